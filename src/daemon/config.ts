@@ -1,0 +1,127 @@
+/**
+ * The daemon's settings (`meshbox up` flags), with DESIGN.md's defaults, and their derived values.
+ */
+import { join } from 'node:path';
+import { defineError } from '../core/errors.js';
+
+export const InvalidDaemonConfig = defineError(
+  'MBX_DAEMON_INVALID_CONFIG',
+  (flag: string, value: string, why: string) => `${flag} ${value}: ${why}`,
+);
+
+export interface DaemonConfig {
+  stateDir: string;
+  bridge: string;
+  podCidr: string;
+  serviceCidr: string;
+  clusterDomain: string;
+  /** DNS port on the bridge gateway (53 in production; tests may pick another) */
+  dnsPort: number;
+  /** let pod traffic leave the machine (masquerade); off by default (DESIGN.md) */
+  egress: boolean;
+  cniBinDirs: string[];
+}
+
+export const DEFAULT_STATE_DIR = '/var/lib/meshbox';
+
+export function resolveStateDir(flag?: string): string {
+  return flag ?? process.env.MESHBOX_STATE_DIR ?? DEFAULT_STATE_DIR;
+}
+
+export function defaultConfig(stateDir = resolveStateDir()): DaemonConfig {
+  return {
+    stateDir,
+    bridge: 'mbx0',
+    podCidr: '10.244.0.0/16',
+    serviceCidr: '10.96.0.0/16',
+    clusterDomain: 'cluster.local',
+    dnsPort: 53,
+    egress: false,
+    cniBinDirs: ['/usr/lib/cni', '/opt/cni/bin'],
+  };
+}
+
+export interface Cidr {
+  network: number;
+  prefix: number;
+}
+
+export function ipToInt(ip: string): number {
+  const parts = ip.split('.');
+  if (parts.length !== 4) throw new Error(`not an IPv4 address: ${ip}`);
+  let n = 0;
+  for (const p of parts) {
+    if (!/^\d{1,3}$/.test(p) || Number(p) > 255) throw new Error(`not an IPv4 address: ${ip}`);
+    n = n * 256 + Number(p);
+  }
+  return n;
+}
+
+export function intToIp(n: number): string {
+  return [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
+}
+
+export function parseCidr(cidr: string, flag = 'cidr'): Cidr {
+  const m = /^(\d+\.\d+\.\d+\.\d+)\/(\d{1,2})$/.exec(cidr);
+  if (!m) throw InvalidDaemonConfig(flag, cidr, 'expected an IPv4 CIDR such as 10.244.0.0/16');
+  const prefix = Number(m[2]);
+  if (prefix < 8 || prefix > 28) throw InvalidDaemonConfig(flag, cidr, 'prefix length must be between 8 and 28');
+  let ip: number;
+  try {
+    ip = ipToInt(m[1]!);
+  } catch (err) {
+    throw InvalidDaemonConfig(flag, cidr, 'expected an IPv4 CIDR such as 10.244.0.0/16', { cause: err });
+  }
+  const mask = prefix === 0 ? 0 : (~0 << (32 - prefix)) >>> 0;
+  return { network: (ip & mask) >>> 0, prefix };
+}
+
+export function cidrContains(c: Cidr, ip: string): boolean {
+  const mask = (~0 << (32 - c.prefix)) >>> 0;
+  return ((ipToInt(ip) & mask) >>> 0) === c.network;
+}
+
+export function cidrsOverlap(a: Cidr, b: Cidr): boolean {
+  const prefix = Math.min(a.prefix, b.prefix);
+  const mask = (~0 << (32 - prefix)) >>> 0;
+  return ((a.network & mask) >>> 0) === ((b.network & mask) >>> 0);
+}
+
+/** The values every part derives from the config, computed once. */
+export interface DerivedConfig {
+  /** first host address of the pod CIDR: the bridge's own address, DNS server and pods' gateway */
+  gateway: string;
+  gatewayCidr: string;
+  socketPath: string;
+  dbPath: string;
+  cniCacheDir: string;
+  ipamDataDir: string;
+  podsDir: string;
+  runcRoot: string;
+  logPath: string;
+  networkName: string;
+}
+
+export function derive(cfg: DaemonConfig): DerivedConfig {
+  const pod = parseCidr(cfg.podCidr, '--pod-cidr');
+  const svc = parseCidr(cfg.serviceCidr, '--service-cidr');
+  if (cidrsOverlap(pod, svc)) {
+    throw InvalidDaemonConfig('--service-cidr', cfg.serviceCidr, `overlaps the pod CIDR ${cfg.podCidr}; choose disjoint ranges`);
+  }
+  if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,14}$/.test(cfg.bridge)) {
+    throw InvalidDaemonConfig('--bridge', cfg.bridge, 'a Linux interface name has at most 15 letters, digits, ".", "-" or "_"');
+  }
+  const gateway = intToIp(pod.network + 1);
+  return {
+    gateway,
+    gatewayCidr: `${gateway}/${pod.prefix}`,
+    socketPath: join(cfg.stateDir, 'meshbox.sock'),
+    dbPath: join(cfg.stateDir, 'meshbox.db'),
+    cniCacheDir: join(cfg.stateDir, 'cni', 'cache'),
+    ipamDataDir: join(cfg.stateDir, 'cni', 'ipam'),
+    podsDir: join(cfg.stateDir, 'pods'),
+    runcRoot: join(cfg.stateDir, 'runc'),
+    logPath: join(cfg.stateDir, 'daemon.log'),
+    networkName: `meshbox-${cfg.bridge}`,
+  };
+}
