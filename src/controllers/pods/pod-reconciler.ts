@@ -1,0 +1,237 @@
+/**
+ * The kubelet loop, as a level-triggered reconciler over one pod key ("ns/name"):
+ * observe the pod's sandbox and containers on the machine, converge them toward the spec (create the
+ * sandbox, start containers, restart exited ones per restartPolicy with the crash-loop back-off, tear
+ * everything down when the pod is being deleted), then write the status the kubelet would write.
+ * It never asks which event fired; a restarted daemon finds running containers and adopts them.
+ */
+import type { ConfigMap, Container, ContainerState, ContainerStatus, KubeObject, Pod, Secret } from '../../api/types.js';
+import type { Store } from '../../store/types.js';
+import { rfc3339, systemClock, type Clock } from '../../core/clock.js';
+import { describeError, firstMeshboxError } from '../../core/errors.js';
+import type { Logger } from '../../core/logger.js';
+import { resolveEnv, type EnvLookups } from './env.js';
+import { computePodStatus } from './pod-status.js';
+import { RestartBackoff } from './restart-backoff.js';
+import type { PodRuntime, RuntimeContainerState } from './pod-runtime.js';
+
+export const POD_FINALIZER = 'meshbox.dev/pod-runtime';
+
+export interface EventSink {
+  event(obj: KubeObject, type: 'Normal' | 'Warning', reason: string, message: string): void;
+}
+
+export interface PodReconcilerOptions {
+  store: Store;
+  runtime: PodRuntime;
+  events: EventSink;
+  log: Logger;
+  hostIP: string;
+  nodeName: string;
+  clock?: Clock;
+}
+
+export interface ReconcileResult {
+  requeueAfter?: number;
+}
+
+const RESOURCE = 'pods';
+
+export class PodReconciler {
+  readonly #o: PodReconcilerOptions;
+  readonly #clock: Clock;
+  readonly #backoff = new RestartBackoff();
+  readonly #lookups: EnvLookups;
+
+  constructor(options: PodReconcilerOptions) {
+    this.#o = options;
+    this.#clock = options.clock ?? systemClock;
+    const { store } = options;
+    this.#lookups = {
+      configMap: (ns, name) => store.get('configmaps', ns, name) as ConfigMap | undefined,
+      secret: (ns, name) => store.get('secrets', ns, name) as Secret | undefined,
+    };
+  }
+
+  async reconcile(key: string): Promise<ReconcileResult> {
+    const [namespace, name] = key.split('/') as [string, string];
+    const pod = this.#o.store.get(RESOURCE, namespace, name) as Pod | undefined;
+    if (!pod) return {}; // gone: garbage collection removes anything left on the machine by uid
+    if (pod.metadata.deletionTimestamp) {
+      await this.#terminate(pod);
+      return {};
+    }
+    if (!pod.metadata.finalizers?.includes(POD_FINALIZER)) {
+      // every pod carries the finalizer so that its teardown survives a daemon crash
+      this.#o.store.update(RESOURCE, { ...pod, metadata: { ...pod.metadata, finalizers: [...(pod.metadata.finalizers ?? []), POD_FINALIZER] } });
+      return { requeueAfter: 0 };
+    }
+    return this.#sync(pod);
+  }
+
+  // === sync ===
+
+  async #sync(pod: Pod): Promise<ReconcileResult> {
+    const now = this.#clock.now();
+    const startTime = pod.status?.startTime ?? rfc3339(now);
+    let podIP: string;
+    try {
+      podIP = (await this.#o.runtime.ensureSandbox(pod)).ip;
+    } catch (err) {
+      const message = `Failed to create pod sandbox: ${describeError(err)}`;
+      this.#o.events.event(pod, 'Warning', 'FailedCreatePodSandBox', message);
+      this.#writeStatus(pod, {
+        hostIP: this.#o.hostIP,
+        startTime,
+        initialized: true,
+        containers: pod.spec.containers.map((c) => this.#waitingStatus(pod, c, 'ContainerCreating', message)),
+      });
+      throw err;
+    }
+
+    let requeueAfter: number | undefined;
+    const statuses: ContainerStatus[] = [];
+    for (const container of pod.spec.containers) {
+      const { status, retryInMs } = await this.#syncContainer(pod, container, podIP, now);
+      statuses.push(status);
+      if (retryInMs !== undefined) requeueAfter = Math.min(requeueAfter ?? Infinity, retryInMs);
+    }
+    this.#writeStatus(pod, { hostIP: this.#o.hostIP, podIP, startTime, initialized: true, containers: statuses });
+    return requeueAfter === undefined ? {} : { requeueAfter };
+  }
+
+  async #syncContainer(pod: Pod, c: Container, podIP: string, now: number): Promise<{ status: ContainerStatus; retryInMs?: number }> {
+    const previous = pod.status?.containerStatuses?.find((s) => s.name === c.name);
+    let restartCount = previous?.restartCount ?? 0;
+    let lastState: ContainerStatus['lastState'] = previous?.lastState ?? {};
+    const observed = await this.#o.runtime.containerState(pod, c.name);
+    const backoffKey = `${pod.metadata.uid}/${c.name}`;
+
+    if (observed.state === 'running') {
+      return { status: this.#status(c, restartCount, { running: { startedAt: rfc3339(observed.startedAt) } }, lastState, true, observed.containerId) };
+    }
+
+    let attempt = restartCount;
+    if (observed.state === 'exited') {
+      const terminated = terminatedState(observed);
+      if (!shouldRestart(pod, observed.exitCode)) {
+        return { status: this.#status(c, restartCount, terminated, lastState, false, observed.containerId) };
+      }
+      const wait = this.#backoff.remaining(backoffKey, observed.finishedAt, observed.finishedAt - observed.startedAt, now);
+      if (wait > 0) {
+        const delay = Math.round(this.#backoff.currentDelay(backoffKey) / 1000);
+        const message = `back-off ${delay}s restarting failed container=${c.name} pod=${pod.metadata.name}_${pod.metadata.namespace}(${pod.metadata.uid})`;
+        if (previous && !('waiting' in previous.state && previous.state.waiting.reason === 'CrashLoopBackOff')) {
+          this.#o.events.event(pod, 'Warning', 'BackOff', 'Back-off restarting failed container ' + c.name);
+        }
+        return {
+          status: this.#status(c, restartCount, { waiting: { reason: 'CrashLoopBackOff', message } }, terminated, false, observed.containerId),
+          retryInMs: wait,
+        };
+      }
+      this.#backoff.restarted(backoffKey, observed.finishedAt);
+      attempt = observed.attempt + 1;
+      restartCount = attempt;
+      lastState = terminated;
+    } else if (previous && 'terminated' in previous.state && !shouldRestart(pod, previous.state.terminated.exitCode)) {
+      return { status: previous }; // finished for good; its run was cleaned up
+    } else if (previous && 'running' in previous.state) {
+      // the status says it runs, but nothing is on the machine (a reboot, or someone removed it)
+      attempt = restartCount + 1;
+      restartCount = attempt;
+      lastState = { terminated: { exitCode: 137, reason: 'ContainerStatusUnknown', message: 'The container could not be located when the pod was synced' } };
+    }
+
+    try {
+      const env = resolveEnv(pod, c, podIP, this.#lookups);
+      this.#o.events.event(pod, 'Normal', 'Pulled', `Container image "${c.image}" already present on machine`);
+      await this.#o.runtime.startContainer({ pod, container: c, attempt, env, podIP });
+      this.#o.events.event(pod, 'Normal', 'Created', `Created container ${c.name}`);
+      this.#o.events.event(pod, 'Normal', 'Started', `Started container ${c.name}`);
+    } catch (err) {
+      const coded = firstMeshboxError(err);
+      const reason = coded?.code === 'MBX_RUNTIME_IMAGE_NOT_FOUND' ? 'ErrImageNeverPull' : coded?.code === 'MBX_POD_ENV_SOURCE_MISSING' ? 'CreateContainerConfigError' : 'CreateContainerError';
+      this.#o.events.event(pod, 'Warning', 'Failed', `Error: ${describeError(err)}`);
+      this.#o.log.warn({ pod: `${pod.metadata.namespace}/${pod.metadata.name}`, container: c.name, err: describeError(err) }, 'container start failed');
+      return {
+        status: this.#status(c, restartCount, { waiting: { reason, message: describeError(err) } }, lastState, false),
+        retryInMs: coded?.retryable === false && reason === 'ErrImageNeverPull' ? 30_000 : 2_000,
+      };
+    }
+    const started = await this.#o.runtime.containerState(pod, c.name);
+    const state: ContainerState =
+      started.state === 'running'
+        ? { running: { startedAt: rfc3339(started.startedAt) } }
+        : started.state === 'exited'
+          ? terminatedState(started)
+          : { waiting: { reason: 'ContainerCreating' } };
+    const id = started.state === 'absent' ? undefined : started.containerId;
+    return { status: this.#status(c, restartCount, state, lastState, started.state === 'running', id), retryInMs: started.state === 'exited' ? 0 : undefined };
+  }
+
+  #status(c: Container, restartCount: number, state: ContainerState, lastState: ContainerStatus['lastState'], running: boolean, containerId?: string): ContainerStatus {
+    const s: ContainerStatus = {
+      name: c.name,
+      ready: running,
+      started: running,
+      restartCount,
+      image: c.image,
+      imageID: c.image === 'host' ? 'host' : '',
+      state,
+      lastState,
+    };
+    if (containerId) s.containerID = `runc://${containerId}`;
+    return s;
+  }
+
+  #waitingStatus(pod: Pod, c: Container, reason: string, message: string): ContainerStatus {
+    const previous = pod.status?.containerStatuses?.find((s) => s.name === c.name);
+    return this.#status(c, previous?.restartCount ?? 0, { waiting: { reason, message } }, previous?.lastState ?? {}, false);
+  }
+
+  #writeStatus(pod: Pod, observed: Parameters<typeof computePodStatus>[1]): void {
+    const status = computePodStatus(pod, observed, this.#clock.now());
+    if (sameStatus(pod.status, status)) return;
+    const fresh = this.#o.store.get(RESOURCE, pod.metadata.namespace, pod.metadata.name) as Pod | undefined;
+    if (!fresh || fresh.metadata.uid !== pod.metadata.uid) return;
+    this.#o.store.updateStatus(RESOURCE, { ...fresh, status });
+  }
+
+  // === teardown ===
+
+  async #terminate(pod: Pod): Promise<void> {
+    const grace = pod.metadata.deletionGracePeriodSeconds ?? pod.spec.terminationGracePeriodSeconds ?? 30;
+    for (const c of pod.spec.containers) {
+      const st = await this.#o.runtime.containerState(pod, c.name);
+      if (st.state === 'running') this.#o.events.event(pod, 'Normal', 'Killing', `Stopping container ${c.name}`);
+    }
+    await this.#o.runtime.removePod(pod, grace);
+    this.#backoff.forget(`${pod.metadata.uid}/`);
+    const fresh = this.#o.store.get(RESOURCE, pod.metadata.namespace, pod.metadata.name) as Pod | undefined;
+    if (!fresh || fresh.metadata.uid !== pod.metadata.uid) return;
+    const finalizers = (fresh.metadata.finalizers ?? []).filter((f) => f !== POD_FINALIZER);
+    this.#o.store.update(RESOURCE, { ...fresh, metadata: { ...fresh.metadata, finalizers } });
+  }
+}
+
+function shouldRestart(pod: Pod, exitCode: number): boolean {
+  const policy = pod.spec.restartPolicy ?? 'Always';
+  return policy === 'Always' || (policy === 'OnFailure' && exitCode !== 0);
+}
+
+function terminatedState(s: Extract<RuntimeContainerState, { state: 'exited' }>): ContainerState {
+  const reason = s.oomKilled ? 'OOMKilled' : s.exitCode === 0 ? 'Completed' : 'Error';
+  const t: Extract<ContainerState, { terminated: unknown }>['terminated'] = {
+    exitCode: s.exitCode,
+    reason,
+    startedAt: rfc3339(s.startedAt),
+    finishedAt: rfc3339(s.finishedAt),
+    containerID: `runc://${s.containerId}`,
+  };
+  if (s.signal) t.signal = s.signal;
+  return { terminated: t };
+}
+
+function sameStatus(a: unknown, b: unknown): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
