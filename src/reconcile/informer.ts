@@ -2,8 +2,9 @@
  * An informer keeps a read-only cache of one resource, filled by a list and kept current by a
  * watch from the Store (client-go's SharedIndexInformer, minus the network).
  *
- * Objects handed out (get, list, byIndex, event handlers) are deep-frozen copies: treat them as
- * read-only and clone (structuredClone) before changing one for a write.
+ * Objects handed out (get, list, byIndex, event handlers) are deep-frozen: treat them as read-only
+ * and clone (structuredClone) before changing one for a write. They are frozen in place, which
+ * relies on the Store handing each list and each watcher its own copies (SqliteStore does).
  *
  * The Store delivers watch events synchronously after commit, so the cache reflects a write as soon
  * as the write returns. Controllers must still not rely on that (assume the cache is stale).
@@ -268,9 +269,8 @@ function addTo(map: Map<string, Set<string>>, value: string, key: string): void 
   set.add(key);
 }
 
-function freeze<T>(obj: T): T {
-  return deepFreeze(structuredClone(obj));
-}
+// The store hands every watcher and every list its own copy, so freezing in place is safe.
+const freeze = <T>(obj: T): T => deepFreeze(obj);
 
 function deepFreeze<T>(obj: T): T {
   if (obj && typeof obj === 'object' && !Object.isFrozen(obj)) {
