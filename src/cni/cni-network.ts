@@ -218,19 +218,19 @@ export class CniNetwork {
    * Attaches the container. Returns the final result, which is already cached on disk.
    * On failure it has run DEL best-effort; the caller should still run `del` (idempotent) before retrying.
    */
-  add(att: Attachment): Promise<CniResult> {
+  async add(att: Attachment): Promise<CniResult> {
     validateAttachment(att, true);
     return this.#lock.withRead(() => CONTAINER_LOCKS.with(att.containerId, () => this.#add(att)));
   }
 
   /** Detaches; succeeds when nothing is attached. Throws MBX_CNI_DEL_FAILED (cache kept) if any plugin failed. */
-  del(att: Attachment): Promise<void> {
+  async del(att: Attachment): Promise<void> {
     validateAttachment(att, false);
     return this.#lock.withRead(() => CONTAINER_LOCKS.with(att.containerId, () => this.#del(att)));
   }
 
   /** Throws the first plugin's error when the attachment is not as ADD left it. */
-  check(att: Attachment): Promise<void> {
+  async check(att: Attachment): Promise<void> {
     validateAttachment(att, true);
     return this.#lock.withRead(() => CONTAINER_LOCKS.with(att.containerId, () => this.#check(att)));
   }
