@@ -114,8 +114,14 @@ export class FakeUpstream {
   }
 
   #answer(msg: Buffer, tcp: boolean): Buffer | undefined {
-    const req = dnsPacket.decode(msg);
-    const q = req.questions![0]!;
+    let req: dnsPacket.DecodedPacket;
+    try {
+      req = dnsPacket.decode(msg);
+    } catch {
+      return undefined;
+    }
+    const q = req.questions?.[0];
+    if (!q) return undefined;
     this.asked.push({ name: q.name, type: q.type, tcp });
     const r = this.reply(q, tcp);
     if (r === 'drop') return undefined;
@@ -152,4 +158,9 @@ export class FakeUpstream {
       new Promise<void>((r) => this.#tcp.close(() => r())),
     ]);
   }
+}
+
+/** dns-packet's decode, typed with the `rcode` it sets at run time. */
+export function decodeAnswer(buf: Buffer): dnsPacket.DecodedPacket & { rcode: string } {
+  return dnsPacket.decode(buf) as dnsPacket.DecodedPacket & { rcode: string };
 }
