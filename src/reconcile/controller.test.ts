@@ -352,3 +352,59 @@ test('controllerOwnerKey picks the controller reference of the kind', () => {
   };
   assert.equal(controllerOwnerKey(nsOwned, 'Namespace'), 'ns', 'cluster-scoped owner: bare name');
 });
+
+test('resyncEveryMs maps every cached object again', async () => {
+  const ts = openTestStore();
+  const clock = new ManualClock();
+  const calls: string[] = [];
+  const c = new Controller({
+    name: 'resync',
+    clock,
+    resyncEveryMs: 60_000,
+    reconciler: { reconcile: async (key) => void calls.push(key) },
+  }).for(new Informer(ts.store, 'configmaps'));
+  try {
+    ts.store.create('configmaps', cm('ns', 'a'));
+    await c.start();
+    await settle();
+    assert.deepEqual(calls, ['ns/a']);
+    clock.advance(60_000);
+    await settle();
+    assert.deepEqual(calls, ['ns/a', 'ns/a']);
+    clock.advance(60_000);
+    await settle();
+    assert.equal(calls.length, 3);
+  } finally {
+    await c.stop();
+    ts.cleanup();
+  }
+});
+
+test('stop() aborts the signal of a long reconcile, which is not counted as an error', async () => {
+  const ts = openTestStore();
+  let sawAbort = false;
+  const c = new Controller({
+    name: 'long',
+    reconciler: {
+      reconcile: (_key, { signal }) =>
+        new Promise((_, reject) => {
+          signal.addEventListener('abort', () => {
+            sawAbort = true;
+            reject(new Error('aborted'));
+          });
+        }),
+    },
+  }).for(new Informer(ts.store, 'configmaps'));
+  try {
+    ts.store.create('configmaps', cm('ns', 'a'));
+    await c.start();
+    await eventually(() => assert.equal(c.metrics().activeWorkers, 1));
+    await c.stop();
+    assert.equal(sawAbort, true);
+    assert.equal(c.metrics().errorsTotal, 0);
+    assert.equal(c.metrics().activeWorkers, 0);
+  } finally {
+    await c.stop();
+    ts.cleanup();
+  }
+});

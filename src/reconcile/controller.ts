@@ -23,6 +23,8 @@ import { WorkQueue, type WorkQueueOptions } from './workqueue.js';
 export interface ReconcileContext {
   /** a child logger carrying the controller name and the key */
   log: Logger;
+  /** aborted when the controller stops: long reconciles should give up early */
+  signal: AbortSignal;
 }
 
 export type ReconcileResult = { requeueAfter?: number; requeue?: boolean } | void;
@@ -44,6 +46,11 @@ export interface ControllerOptions {
   backoff?: Pick<WorkQueueOptions, 'baseDelayMs' | 'maxDelayMs'>;
   /** start() fails if the caches have not synced by then (default 60 s) */
   cacheSyncTimeoutMs?: number;
+  /**
+   * Every this many ms, maps every cached object of every watch again (client-go's resync), a
+   * safety net for state outside the store. Off by default; prefer requeueAfter for polling.
+   */
+  resyncEveryMs?: number;
 }
 
 export interface ControllerMetrics {
@@ -90,6 +97,9 @@ export class Controller {
   readonly #log: Logger;
   readonly #queueOptions: WorkQueueOptions;
   readonly #syncTimeoutMs: number;
+  readonly #resyncEveryMs: number | undefined;
+  #resyncTimer: { cancel(): void } | undefined;
+  #abort = new AbortController();
   readonly #watches: { informer: Informer<KubeObject>; map: MapFn }[] = [];
   #queue: WorkQueue<string>;
   #removers: (() => void)[] = [];
@@ -114,6 +124,7 @@ export class Controller {
     this.#log = (options.log ?? silentLogger).child({ controller: options.name });
     this.#queueOptions = { clock: this.#clock, ...options.backoff };
     this.#syncTimeoutMs = options.cacheSyncTimeoutMs ?? 60_000;
+    this.#resyncEveryMs = options.resyncEveryMs;
     this.#queue = new WorkQueue(this.#queueOptions);
   }
 
@@ -155,6 +166,7 @@ export class Controller {
     if (this.#started) throw ControllerAlreadyStarted(this.name, 'start()');
     this.#started = true;
     if (this.#queue.shuttingDown) this.#queue = new WorkQueue(this.#queueOptions);
+    if (this.#abort.signal.aborted) this.#abort = new AbortController();
     for (const { informer, map } of this.#watches) {
       const enqueue = (obj: KubeObject): void => {
         for (const key of safeMap(map, obj, this.#log)) this.#queue.add(key);
@@ -175,6 +187,7 @@ export class Controller {
     await this.#waitForSync();
     this.#log.info({ workers: this.#workers }, 'caches synced, starting workers');
     for (let i = 0; i < this.#workers; i++) this.#loops.push(this.#worker());
+    this.#scheduleResync();
   }
 
   /** Stops taking keys, lets running reconciles finish, and resolves when they have. */
@@ -182,7 +195,11 @@ export class Controller {
     if (!this.#started) return;
     for (const remove of this.#removers) remove();
     this.#removers = [];
-    await this.#queue.shutDownWithDrain();
+    this.#resyncTimer?.cancel();
+    this.#resyncTimer = undefined;
+    const drained = this.#queue.shutDownWithDrain();
+    this.#abort.abort();
+    await drained;
     await Promise.all(this.#loops);
     this.#loops = [];
     this.#started = false;
@@ -195,6 +212,18 @@ export class Controller {
   metrics(): ControllerMetrics {
     const q = this.#queue.metrics();
     return { ...this.#metrics, queueDepth: q.depth, queueRetriesTotal: q.retriesTotal };
+  }
+
+  #scheduleResync(): void {
+    const every = this.#resyncEveryMs;
+    if (!every || every <= 0) return;
+    this.#resyncTimer = this.#clock.setTimeout(() => {
+      if (!this.#started || this.#queue.shuttingDown) return;
+      for (const { informer, map } of this.#watches) {
+        for (const obj of informer.list()) for (const key of safeMap(map, obj, this.#log)) this.#queue.add(key);
+      }
+      this.#scheduleResync();
+    }, every);
   }
 
   async #waitForSync(): Promise<void> {
@@ -238,7 +267,7 @@ export class Controller {
     const started = this.#clock.monotonic();
     this.#metrics.reconcilesTotal++;
     try {
-      const result = await this.#reconciler.reconcile(key, { log });
+      const result = await this.#reconciler.reconcile(key, { log, signal: this.#abort.signal });
       if (result && result.requeueAfter !== undefined && result.requeueAfter > 0) {
         this.#metrics.requeueAfterTotal++;
         this.#queue.forget(key);
@@ -251,7 +280,10 @@ export class Controller {
         this.#queue.forget(key);
       }
     } catch (err) {
-      if (isTerminal(err)) {
+      if (this.#abort.signal.aborted) {
+        // stop() asked the reconcile to give up; the next start finds the key again.
+        log.debug({ err: describeError(err) }, 'reconcile ended by stop()');
+      } else if (isTerminal(err)) {
         this.#metrics.terminalErrorsTotal++;
         this.#queue.forget(key);
         log.error({ err: describeError(err), code: codeOf(err) }, 'reconcile failed with a terminal error; not retrying');

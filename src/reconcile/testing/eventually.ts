@@ -1,5 +1,5 @@
 /** Polls `check` until it stops throwing, or rethrows its last error after `timeoutMs` (controller-runtime's Eventually). */
-export async function eventually(check: () => void | Promise<void>, timeoutMs = 2000, intervalMs = 5): Promise<void> {
+export async function eventually(check: () => void | Promise<void>, timeoutMs = 5000, intervalMs = 5): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
