@@ -173,3 +173,27 @@ test('objectKey and splitKey', () => {
   assert.throws(() => splitKey('a/b/c'), { code: 'MBX_RECONCILE_INVALID_KEY' });
   assert.throws(() => splitKey(''), { code: 'MBX_RECONCILE_INVALID_KEY' });
 });
+
+test('a label-selected informer drops objects relabelled out of the selector and picks up ones relabelled in', () => {
+  const ts = openTestStore();
+  try {
+    const { store } = ts;
+    const inf = new Informer(store, 'configmaps', { labelSelector: 'app=web' });
+    const deleted: string[] = [];
+    inf.addEventHandler({ onDelete: (o) => deleted.push(objectKey(o)) });
+    store.create('configmaps', cm('a', 'web', {}, { app: 'web' }));
+    store.create('configmaps', cm('a', 'db', {}, { app: 'db' }));
+    inf.start();
+    assert.deepEqual(inf.keys(), ['a/web']);
+    const web = store.get('configmaps', 'a', 'web') as KubeObject;
+    store.update('configmaps', { ...web, metadata: { ...web.metadata, labels: { app: 'other' } } });
+    assert.deepEqual(inf.keys(), []);
+    assert.deepEqual(deleted, ['a/web']);
+    const db = store.get('configmaps', 'a', 'db') as KubeObject;
+    store.update('configmaps', { ...db, metadata: { ...db.metadata, labels: { app: 'web' } } });
+    assert.deepEqual(inf.keys(), ['a/db']);
+    inf.stop();
+  } finally {
+    ts.cleanup();
+  }
+});
