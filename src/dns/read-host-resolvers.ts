@@ -24,6 +24,7 @@ export function parseNameservers(text: string): string[] {
     const m = /^\s*nameserver\s+(\S+)/.exec(line);
     if (!m) continue;
     const addr = m[1]!;
+    if (addr.includes('%')) continue;
     if ((net.isIPv4(addr) || net.isIPv6(addr)) && !out.includes(addr)) out.push(addr);
   }
   return out;
