@@ -67,7 +67,11 @@ export function loadManifests(sources: ManifestSource[]): LoadResult {
   const result: LoadResult = { documents: [], issues: [], warnings: [] };
   const identities = new Map<string, SourcePosition>();
   for (const source of sources) {
+    const before = result.issues.length;
     loadSource(source, result, identities);
+    // checks run kind by kind; users read a file top to bottom
+    const mine = result.issues.splice(before).sort((a, b) => a.line - b.line || a.col - b.col);
+    result.issues.push(...mine);
   }
   return result;
 }
