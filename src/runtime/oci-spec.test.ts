@@ -108,6 +108,9 @@ test('annotations identify the pod and container for adoption', () => {
 test('hostNetwork: no network namespace entry when netnsPath is empty', () => {
   const s = buildOciSpec(cfg({ netnsPath: '' }), { rootfsPath: '/r' });
   assert.equal(s.linux.namespaces.find((n) => n.type === 'network'), undefined);
+  const sys = s.mounts.find((m) => m.destination === '/sys')!;
+  assert.equal(sys.type, 'bind', 'sysfs cannot be mounted without an own netns');
+  assert.ok(sys.options.includes('ro'));
 });
 
 test('an image other than host is MBX_RUNTIME_IMAGE_NOT_FOUND, saying only host works', () => {
