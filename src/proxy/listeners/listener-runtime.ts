@@ -1,0 +1,186 @@
+/**
+ * One bound listener: a net.Server that hands each connection to HTTP/1.1, HTTP/2 (h2c prior
+ * knowledge) or TCP, by configuration or, for `auto`, by the first bytes (with a quick TCP
+ * fallback for server-first protocols where the client stays silent). The servers stay bound
+ * across config swaps; only `slot.current` / `tcp` change.
+ */
+import net from 'node:net';
+import http from 'node:http';
+import http2 from 'node:http2';
+import type { ListenerProtocol, ProxyLimits } from '../../meshconfig/types.js';
+import { parseDuration } from '../../meshconfig/duration.js';
+import { Exchange } from '../http/exchange.js';
+import type { ListenerSlot } from '../http/listener-context.js';
+import { tunnelUpgrade } from '../http/upgrade-tunnel.js';
+import { forwardTcp, type TcpTarget } from './tcp-forward.js';
+import { ListenerBindFailed } from '../errors.js';
+
+const H2_PREFACE = 'PRI * HTTP/2.0';
+const HTTP1_START = /^[A-Z]{3,10} /;
+
+export class ListenerRuntime {
+  readonly name: string;
+  readonly address: string;
+  readonly port: number;
+  protocol: ListenerProtocol;
+  readonly slot: ListenerSlot;
+  tcp: TcpTarget | undefined;
+  readonly #server: net.Server;
+  readonly #http1: http.Server;
+  readonly #http2: http2.Http2Server;
+  readonly #sockets = new Set<net.Socket>();
+  readonly #proxyName: string;
+  readonly #limits: ProxyLimits;
+  readonly #detectMs: number;
+
+  constructor(opts: { name: string; address: string; port: number; protocol: ListenerProtocol; slot: ListenerSlot; tcp: TcpTarget | undefined; proxyName: string; limits: ProxyLimits }) {
+    this.name = opts.name;
+    this.address = opts.address;
+    this.port = opts.port;
+    this.protocol = opts.protocol;
+    this.slot = opts.slot;
+    this.tcp = opts.tcp;
+    this.#proxyName = opts.proxyName;
+    this.#limits = opts.limits;
+    this.#detectMs = parseDuration(opts.limits.detectTimeout) ?? 200;
+    const l = opts.limits;
+    const slot = this.slot;
+    this.#http1 = http.createServer(
+      {
+        maxHeaderSize: l.maxHeaderBytes,
+        headersTimeout: parseDuration(l.headersTimeout) ?? 10_000,
+        requestTimeout: parseDuration(l.requestTimeout) ?? 0,
+        keepAliveTimeout: parseDuration(l.idleTimeout) ?? 60_000,
+        connectionsCheckingInterval: 250,
+        requireHostHeader: true,
+        joinDuplicateHeaders: true,
+      } as http.ServerOptions,
+      (req, res) => {
+        if (req.rawHeaders.length / 2 > l.maxHeaderCount) {
+          rejectRaw(req.socket, 431, 'Request Header Fields Too Large', this.#proxyName, `more than ${l.maxHeaderCount} header lines`);
+          return;
+        }
+        new Exchange(slot.current, req, res).run();
+      },
+    );
+    this.#http1.maxHeadersCount = l.maxHeaderCount + 1;
+    this.#http1.on('clientError', (err: NodeJS.ErrnoException, socket: net.Socket) => onClientError(err, socket, this.#proxyName));
+    this.#http1.on('upgrade', (req, socket, head) => tunnelUpgrade(slot.current, req, socket, head));
+    this.#http2 = http2.createServer({ maxHeaderListPairs: l.maxHeaderCount * 2, maxSessionMemory: 64 }, (req, res) => {
+      new Exchange(slot.current, req, res).run();
+    });
+    this.#http2.setTimeout(parseDuration(l.idleTimeout) ?? 60_000);
+    this.#http2.on('sessionError', () => {});
+    this.#server = net.createServer({ noDelay: true, pauseOnConnect: false }, (socket) => this.#onConnection(socket));
+  }
+
+  #onConnection(socket: net.Socket): void {
+    this.#sockets.add(socket);
+    socket.once('close', () => this.#sockets.delete(socket));
+    socket.on('error', () => {});
+    switch (this.protocol) {
+      case 'http':
+        this.#http1.emit('connection', socket);
+        return;
+      case 'http2':
+      case 'grpc':
+        this.#http2.emit('connection', socket);
+        return;
+      case 'tcp':
+        this.#toTcp(socket);
+        return;
+      default:
+        this.#detect(socket);
+    }
+  }
+
+  #toTcp(socket: net.Socket): void {
+    const t = this.tcp;
+    if (!t) {
+      socket.destroy();
+      return;
+    }
+    forwardTcp(t, socket, () => {});
+  }
+
+  #detect(socket: net.Socket): void {
+    const timer = setTimeout(() => {
+      socket.removeListener('data', onData);
+      if (this.tcp) this.#toTcp(socket);
+      else this.#http1.emit('connection', socket);
+    }, this.#detectMs);
+    const onData = (chunk: Buffer): void => {
+      clearTimeout(timer);
+      socket.pause();
+      socket.unshift(chunk);
+      const head = chunk.toString('latin1', 0, Math.min(chunk.length, 16));
+      if (head.startsWith(H2_PREFACE.slice(0, Math.min(head.length, H2_PREFACE.length)))) this.#http2.emit('connection', socket);
+      else if (HTTP1_START.test(head) || !this.tcp) this.#http1.emit('connection', socket);
+      else this.#toTcp(socket);
+      socket.resume();
+    };
+    socket.once('data', onData);
+  }
+
+  listen(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const onError = (err: Error): void => reject(ListenerBindFailed(this.name, `${this.address}:${this.port}`, err.message, { cause: err }));
+      this.#server.once('error', onError);
+      this.#server.listen({ host: this.address, port: this.port, backlog: 1024 }, () => {
+        this.#server.removeListener('error', onError);
+        resolve();
+      });
+    });
+  }
+
+  boundPort(): number {
+    const a = this.#server.address();
+    return typeof a === 'object' && a ? a.port : this.port;
+  }
+
+  /** Stops accepting; open connections continue (drain). Idle keep-alive sockets are closed. */
+  stopAccepting(): Promise<void> {
+    const closed = new Promise<void>((r) => this.#server.close(() => r()));
+    this.#http1.closeIdleConnections();
+    return Promise.race([closed, Promise.resolve()]);
+  }
+
+  closeIdle(): void {
+    this.#http1.closeIdleConnections();
+  }
+
+  destroyAll(): void {
+    this.#server.close();
+    for (const s of this.#sockets) s.destroy();
+    this.#sockets.clear();
+  }
+
+  get connections(): number {
+    return this.#sockets.size;
+  }
+}
+
+const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 408: 'Request Timeout', 431: 'Request Header Fields Too Large', 413: 'Payload Too Large' };
+
+function rejectRaw(socket: net.Socket, status: number, text: string, proxy: string, why: string): void {
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const reason = `DPE malformed request rejected by proxy ${proxy}: ${why}`.replace(/[\r\n]/g, ' ');
+  const body = `${reason}\n`;
+  socket.end(`HTTP/1.1 ${status} ${text}\r\nconnection: close\r\ncontent-type: text/plain\r\ncontent-length: ${Buffer.byteLength(body)}\r\nx-meshbox-error: ${reason}\r\n\r\n${body}`);
+  socket.destroySoon?.();
+}
+
+function onClientError(err: NodeJS.ErrnoException, socket: net.Socket, proxy: string): void {
+  if (err.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  let status = 400;
+  if (err.code === 'HPE_HEADER_OVERFLOW') status = 431;
+  else if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') status = 408;
+  else if (err.code === 'HPE_CHUNK_EXTENSIONS_OVERFLOW') status = 413;
+  rejectRaw(socket, status, STATUS_TEXT[status] ?? 'Bad Request', proxy, `${err.code ?? 'error'}: ${err.message}`);
+}

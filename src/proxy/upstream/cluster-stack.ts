@@ -1,0 +1,197 @@
+/**
+ * A cluster as the proxy runs it (envoy's cluster manager entry, linkerd's concrete stack):
+ * endpoints with their state, the balancer, circuit-breaker counters, outlier detection and one
+ * connection pool per endpoint. Built once per config; per request the proxy calls `pick`,
+ * `acquire`/`release`, and `report`.
+ *
+ * Endpoint states and pools are shared through `UpstreamRegistry`, so a config swap that keeps an
+ * endpoint keeps its connections, counters and ejection; pools no config uses any more are closed
+ * after the swap, gracefully.
+ */
+import { Pool } from 'undici';
+import { createBalancer, compileHashKey, EndpointState, type HashKeyFn, type LoadBalancer } from '../balance/index.js';
+import {
+  resolveConnectionPool,
+  resolveOutlierDetection,
+  type ResolvedConnectionPool,
+  type ResolvedOutlierDetection,
+} from '../../meshconfig/cluster-policy.js';
+import type { Cluster } from '../../meshconfig/types.js';
+import { H2SessionPool } from './h2-session-pool.js';
+import { OutlierTracker } from './outlier-tracker.js';
+
+export interface Upstream {
+  readonly state: EndpointState;
+  /** HTTP/1.1 pool (protocol http) */
+  readonly pool: Pool | undefined;
+  /** HTTP/2 session (protocol http2/grpc) */
+  readonly h2: H2SessionPool | undefined;
+}
+
+/** Proxy-wide owner of endpoint states and connection pools, reused across config swaps. */
+export class UpstreamRegistry {
+  readonly #upstreams = new Map<string, Upstream>();
+  readonly #inUse = new Set<string>();
+
+  /** Marks the start of a build; `sweep` closes what the build did not ask for. */
+  beginBuild(): void {
+    this.#inUse.clear();
+  }
+
+  get(cluster: Cluster, ep: Cluster['endpoints'][number], cp: ResolvedConnectionPool, idleMs: number): Upstream {
+    const h2 = cluster.protocol === 'http2' || cluster.protocol === 'grpc';
+    const poolKey = cluster.protocol === 'tcp' ? 'tcp' : `${h2 ? 'h2' : 'h1'}/${cp.maxConnections}/${cp.connectTimeoutMs}/${cp.maxRequestsPerConnection}/${idleMs}`;
+    const key = `${cluster.name}|${ep.address}|${ep.port}|${ep.weight ?? 1}|${JSON.stringify(ep.labels ?? {})}|${poolKey}`;
+    this.#inUse.add(key);
+    let u = this.#upstreams.get(key);
+    if (u) return u;
+    const state = new EndpointState({ address: ep.address, port: ep.port, weight: ep.weight, labels: ep.labels });
+    const host = ep.address.includes(':') ? `[${ep.address}]` : ep.address;
+    let pool: Pool | undefined;
+    let h2pool: H2SessionPool | undefined;
+    if (cluster.protocol === 'http') {
+      pool = new Pool(`http://${host}:${ep.port}`, {
+        connections: cp.maxConnections >= 4_294_967_295 ? null : cp.maxConnections,
+        pipelining: 1,
+        keepAliveTimeout: Math.min(idleMs, 600_000),
+        keepAliveMaxTimeout: Math.min(idleMs, 600_000),
+        connect: { timeout: cp.connectTimeoutMs },
+        headersTimeout: 0,
+        bodyTimeout: 0,
+        maxRequestsPerClient: cp.maxRequestsPerConnection > 0 ? cp.maxRequestsPerConnection : undefined,
+        strictContentLength: true,
+      });
+      // Connection failures surface on the request; the pool must not crash the process.
+      pool.on('connectionError', () => {});
+      pool.on('connect', () => {
+        state.cxActive++;
+        state.cxTotal++;
+      });
+      pool.on('disconnect', () => {
+        state.cxActive--;
+      });
+    } else if (h2) {
+      h2pool = new H2SessionPool(ep.address, ep.port, cp.connectTimeoutMs);
+    }
+    u = { state, pool, h2: h2pool };
+    this.#upstreams.set(key, u);
+    return u;
+  }
+
+  /** Closes pools no current config uses; in-flight requests on them finish first. */
+  sweep(): void {
+    for (const [key, u] of this.#upstreams) {
+      if (this.#inUse.has(key)) continue;
+      this.#upstreams.delete(key);
+      void u.pool?.close().catch(() => {});
+      void u.h2?.close().catch(() => {});
+    }
+  }
+
+  async closeAll(): Promise<void> {
+    const all = [...this.#upstreams.values()];
+    this.#upstreams.clear();
+    await Promise.all(all.map(async (u) => {
+      await u.pool?.close().catch(() => {});
+      await u.h2?.close().catch(() => {});
+    }));
+  }
+
+  async destroyAll(): Promise<void> {
+    const all = [...this.#upstreams.values()];
+    this.#upstreams.clear();
+    await Promise.all(all.map(async (u) => {
+      await u.pool?.destroy().catch(() => {});
+      await u.h2?.close().catch(() => {});
+    }));
+  }
+}
+
+export class ClusterStack {
+  readonly name: string;
+  readonly config: Cluster;
+  readonly upstreams: Upstream[];
+  readonly #byState: Map<EndpointState, Upstream>;
+  readonly balancer: LoadBalancer;
+  readonly hashKey: HashKeyFn | undefined;
+  readonly pool: ResolvedConnectionPool;
+  readonly outlierSettings: ResolvedOutlierDetection | undefined;
+  readonly outlier: OutlierTracker | undefined;
+  /** circuit-breaker counters (Envoy's remaining_* gauges are the limits minus these) */
+  active = 0;
+  pendingRetries = 0;
+  overflows = 0;
+
+  constructor(cluster: Cluster, registry: UpstreamRegistry, now: () => number) {
+    this.name = cluster.name;
+    this.config = cluster;
+    this.pool = resolveConnectionPool(cluster.connectionPool);
+    this.outlierSettings = resolveOutlierDetection(cluster.outlierDetection);
+    this.upstreams = cluster.endpoints.map((ep) => registry.get(cluster, ep, this.pool, this.pool.idleTimeoutMs));
+    this.#byState = new Map(this.upstreams.map((u) => [u.state, u]));
+    const states = this.upstreams.map((u) => u.state);
+    this.balancer = createBalancer(cluster.lbPolicy, states, { panicThresholdPercent: this.outlierSettings?.minHealthPercent ?? 0 });
+    this.hashKey = compileHashKey(cluster.lbPolicy);
+    this.outlier = this.outlierSettings ? new OutlierTracker(this.outlierSettings, states, now) : undefined;
+  }
+
+  upstreamOf(state: EndpointState): Upstream | undefined {
+    return this.#byState.get(state);
+  }
+
+  /**
+   * Istio's http1MaxPendingRequests counts requests waiting for a connection: with every one of
+   * maxConnections busy, up to that many more may queue; beyond that the breaker opens (UO).
+   */
+  tryAcquire(): boolean {
+    const p = this.pool;
+    // maxConnections is cluster-wide (Envoy's max_connections); http2MaxRequests caps both.
+    const cap = this.config.protocol === 'http' ? Math.min(p.maxConnections + p.http1MaxPendingRequests, p.http2MaxRequests) : p.http2MaxRequests;
+    if (this.active >= cap) {
+      this.overflows++;
+      return false;
+    }
+    this.active++;
+    return true;
+  }
+
+  release(): void {
+    this.active--;
+  }
+
+  tryAcquireRetry(): boolean {
+    if (this.pendingRetries >= this.pool.maxRetries) {
+      this.overflows++;
+      return false;
+    }
+    this.pendingRetries++;
+    return true;
+  }
+
+  releaseRetry(): void {
+    this.pendingRetries--;
+  }
+
+  stop(): void {
+    this.outlier?.stop();
+  }
+
+  toJSON(): Record<string, unknown> {
+    return {
+      name: this.name,
+      protocol: this.config.protocol,
+      lb: this.balancer.kind,
+      circuit_breakers: {
+        max_connections: this.pool.maxConnections,
+        max_pending_requests: this.pool.http1MaxPendingRequests,
+        max_requests: this.pool.http2MaxRequests,
+        max_retries: this.pool.maxRetries,
+        rq_active: this.active,
+        rq_retry_active: this.pendingRetries,
+        overflows: this.overflows,
+      },
+      outlier_detection: this.outlierSettings ?? null,
+      endpoints: this.upstreams.map((u) => u.state.toJSON()),
+    };
+  }
+}
