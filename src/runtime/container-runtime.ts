@@ -230,6 +230,17 @@ export class ContainerRuntime {
     }
   }
 
+  /** true when `pid` lives in the container's cgroup (guards against pid reuse) */
+  #inCgroup(id: string, pid: number): boolean {
+    const path = this.#meta(id)?.cgroupsPath;
+    if (!path) return false;
+    try {
+      return readFileSync(`/proc/${pid}/cgroup`, 'utf8').split('\n').some((l) => l.endsWith(`:${path}`));
+    } catch {
+      return false;
+    }
+  }
+
   #meta(id: string): ContainerMeta | undefined {
     try {
       return JSON.parse(readFileSync(join(this.#dir(id), 'meta.json'), 'utf8')) as ContainerMeta;
@@ -246,6 +257,11 @@ export class ContainerRuntime {
     for (let attempt = 0; ; attempt++) {
       const exit = this.#readExit(id);
       if (exit) return this.#exited(id, exit, startedAt);
+      // fast path without spawning runc: the init process is alive and still in its cgroup
+      const pid = readPid(pidFile);
+      if (known === undefined && pid !== undefined && this.#inCgroup(id, pid)) {
+        return { state: 'running', pid, oomKilled: false, startedAt };
+      }
       const st = known === undefined ? await this.runc.state(id) : known ?? undefined;
       known = undefined;
       if (st && st.status !== 'stopped') {

@@ -343,3 +343,37 @@ test('shutdown unmounts the host rootfs; pod removal leaves no cgroup', { skip }
   assert.ok(!listPodCgroups().includes(uid));
 });
 
+
+test('gc removes containers, cgroups and pod folders of dead pods and keeps live ones', { skip }, async () => {
+  const { collectGarbage } = await import('../../src/runtime/gc.js');
+  await withRuntime(async ({ rt, cfg, podUid, stateDir, podDir }) => {
+    const deadUid = `${podUid}-dead`;
+    const live = cfg('live', ['sleep', '60']);
+    const dead = cfg('dead', ['sleep', '60'], {
+      podUid: deadUid,
+      id: `${deadUid}-dead-0`,
+      cgroupsPath: containerCgroupPath(deadUid, `${deadUid}-dead-0`),
+      logPath: logPathFor(join(stateDir, 'pods', deadUid), 'dead', 0),
+    });
+    await rt.start(live);
+    const { pid: deadPid } = await rt.start(dead);
+    assert.ok(listPodCgroups().includes(deadUid));
+    try {
+      const dry = await collectGarbage(rt, { livePodUids: new Set([podUid]), podsDir: join(stateDir, 'pods'), dryRun: true });
+      assert.deepEqual(dry.containers, [dead.id]);
+      assert.equal((await rt.status(dead.id)).state, 'running', 'dry run changes nothing');
+      const res = await collectGarbage(rt, { livePodUids: new Set([podUid]), podsDir: join(stateDir, 'pods') });
+      assert.deepEqual(res.errors, []);
+      assert.deepEqual(res.containers, [dead.id]);
+      assert.deepEqual(res.cgroups, [deadUid]);
+      assert.deepEqual(res.podDirs, [join(stateDir, 'pods', deadUid)]);
+      assert.equal((await rt.status(dead.id)).state, 'absent');
+      assert.throws(() => process.kill(deadPid, 0), 'the dead pod process is gone');
+      assert.ok(!listPodCgroups().includes(deadUid));
+      assert.equal((await rt.status(live.id)).state, 'running');
+      assert.ok(existsSync(podDir));
+    } finally {
+      await rt.removePod(deadUid);
+    }
+  });
+});
