@@ -1,0 +1,209 @@
+/**
+ * The daemon: process wiring only. Start order: preflight → store → host network → DNS → runtime →
+ * garbage collection of what no pod owns → controllers → API socket. Stopping leaves pods running
+ * (a restarted daemon adopts them); `teardown` (meshbox down) removes everything meshbox made.
+ */
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { applyDefaults } from '../api/defaults.js';
+import type { ResourceType } from '../api/resources.js';
+import type { ConfigMap, KubeObject, Pod, Secret } from '../api/types.js';
+import { validateObject } from '../api/validate.js';
+import { checkBridgeClash } from '../cni/check-bridge-clash.js';
+import type { CniNetwork } from '../cni/cni-network.js';
+import { describeError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import { SqliteStore } from '../store/sqlite-store.js';
+import { Controller } from '../reconcile/controller.js';
+import { EventRecorder } from '../reconcile/events.js';
+import { InformerFactory, objectKey } from '../reconcile/informer.js';
+import { GarbageCollector } from '../reconcile/owner-gc.js';
+import type { MachinePodRuntime } from '../controllers/pods/machine-pod-runtime.js';
+import { PodReconciler } from '../controllers/pods/pod-reconciler.js';
+import { ClusterRecords } from '../dns/cluster-records.js';
+import { DnsServer } from '../dns/dns-server.js';
+import { readHostResolvers } from '../dns/read-host-resolvers.js';
+import { ApiServer } from './api-server.js';
+import { derive, type DaemonConfig, type DerivedConfig } from './config.js';
+import { AlreadyRunning, NotRoot } from './errors.js';
+import { setupHostNetwork } from './host-network.js';
+import { buildMachine, removeEverything, type Machine } from './machine.js';
+import { MachinePodIO } from './pod-io.js';
+
+export const NODE_NAME = hostname();
+
+export interface DaemonOptions {
+  config: DaemonConfig;
+  log: Logger;
+  /** pod workers running in parallel (default 8: pod operations wait on plugins and runc) */
+  podWorkers?: number;
+}
+
+export class Daemon {
+  readonly config: DaemonConfig;
+  readonly paths: DerivedConfig;
+  readonly #log: Logger;
+  #store: SqliteStore | undefined;
+  #api: ApiServer | undefined;
+  #dns: DnsServer | undefined;
+  #informers: InformerFactory | undefined;
+  #controllers: { stop(): Promise<void> }[] = [];
+  #stopExitWatch: (() => void) | undefined;
+  #machine: Machine | undefined;
+  #stopped: Promise<void> | undefined;
+  #done!: () => void;
+  /** resolves once the daemon has stopped (signal or `meshbox down`) */
+  readonly finished: Promise<void>;
+
+  constructor(options: DaemonOptions) {
+    this.config = options.config;
+    this.paths = derive(options.config);
+    this.#log = options.log;
+    this.finished = new Promise((resolve) => (this.#done = resolve));
+  }
+
+  get store(): SqliteStore {
+    if (!this.#store) throw new Error('daemon not started');
+    return this.#store;
+  }
+
+  async start(options: { podWorkers?: number } = {}): Promise<void> {
+    const { config, paths } = this;
+    const log = this.#log;
+    if (process.getuid?.() !== 0) throw NotRoot();
+    mkdirSync(config.stateDir, { recursive: true, mode: 0o700 });
+    this.#claimPidFile();
+
+    const store = new SqliteStore({ stateDir: config.stateDir });
+    this.#store = store;
+
+    await checkBridgeClash(config.bridge, config.podCidr);
+    await setupHostNetwork({ bridge: config.bridge, gatewayCidr: paths.gatewayCidr, podCidr: config.podCidr, egress: config.egress });
+
+    const { network, containers, pods } = buildMachine(config, paths, log, {
+      configMap: (ns, name) => store.get('configmaps', ns, name) as ConfigMap | undefined,
+      secret: (ns, name) => store.get('secrets', ns, name) as Secret | undefined,
+    });
+    this.#machine = { network, containers, pods };
+    const status = await network.status();
+    if (!status.ready) throw status.plugins.find((p) => p.error)!.error!;
+
+    const records = new ClusterRecords({ domain: config.clusterDomain, reverseCidrs: [config.podCidr, config.serviceCidr], nameserverAddress: paths.gateway });
+    this.#dns = new DnsServer({ records, host: paths.gateway, port: config.dnsPort, upstreams: await readHostResolvers(), logger: log.child({ component: 'dns' }) });
+    await this.#dns.start();
+
+    await containers.init();
+
+    await this.#collectGarbage(store, pods, network);
+
+    const informers = new InformerFactory(store, { log });
+    this.#informers = informers;
+    const podInformer = informers.informerFor('pods');
+    podInformer.addEventHandler({
+      onAdd: (p) => records.upsertPod(p as Pod),
+      onUpdate: (_, p) => records.upsertPod(p as Pod),
+      onDelete: (p) => records.deletePod(objectKey(p)),
+    });
+
+    const kubelet = new PodReconciler({
+      store,
+      runtime: pods,
+      events: new EventRecorder({ store, component: 'kubelet', log }),
+      log: log.child({ component: 'kubelet' }),
+      hostIP: paths.gateway,
+      nodeName: NODE_NAME,
+    });
+    const podController = new Controller({
+      name: 'pods',
+      reconciler: kubelet,
+      workers: options.podWorkers ?? 8,
+      log,
+      backoff: { baseDelayMs: 500, maxDelayMs: 60_000 },
+    }).for(podInformer);
+    this.#stopExitWatch = pods.watchExits((uid) => {
+      const pod = podInformer.list().find((p) => p.metadata.uid === uid);
+      if (pod) podController.enqueue(objectKey(pod));
+    });
+    const gc = new GarbageCollector({ store, informers, log });
+    informers.start();
+    await podController.start();
+    await gc.start();
+    this.#controllers.push(podController, gc);
+
+    this.#api = new ApiServer({
+      store,
+      admit: (_resource: ResourceType, obj: KubeObject) => applyDefaults(obj),
+      validate: (obj) => validateObject(obj).map((i) => ({ path: i.field, message: i.message })),
+      podIO: new MachinePodIO(store, pods, containers),
+      logger: log.child({ component: 'api' }),
+      systemNamespaces: ['default', 'kube-system', 'kube-public'],
+      routes: {
+        '/apis/meshbox.dev/v1/shutdown': (req, res) => {
+          if (req.method !== 'POST') {
+            res.writeHead(405).end();
+            return;
+          }
+          const teardown = new URL(req.url ?? '/', 'http://x').searchParams.get('teardown') === 'true';
+          res.writeHead(202, { 'content-type': 'application/json' }).end(JSON.stringify({ stopping: true, teardown }));
+          setImmediate(() => void this.stop({ teardown }));
+        },
+      },
+    });
+    await this.#api.listen(paths.socketPath);
+    log.info({ socket: paths.socketPath, bridge: config.bridge, podCidr: config.podCidr, dns: `${paths.gateway}:${config.dnsPort}` }, 'meshbox daemon ready');
+  }
+
+  /** Removes what a crash or an earlier daemon left behind that no pod in the store owns. */
+  async #collectGarbage(store: SqliteStore, pods: MachinePodRuntime, network: CniNetwork): Promise<void> {
+    const live = new Set(store.list('pods').items.filter((p) => !p.metadata.deletionTimestamp).map((p) => p.metadata.uid!));
+    for (const uid of await pods.listPodUids()) {
+      if (live.has(uid)) continue;
+      this.#log.info({ uid }, 'garbage-collecting pod resources no pod owns');
+      await pods.removeOrphan(uid).catch((err: unknown) => this.#log.warn({ uid, err: describeError(err) }, 'garbage collection failed'));
+    }
+    const report = await network.gc([...live].map((containerId) => ({ containerId, ifName: 'eth0' })));
+    if (report.removed.length || report.releasedIps.length) this.#log.info({ removed: report.removed.length, releasedIps: report.releasedIps.length }, 'CNI garbage collection');
+  }
+
+  #claimPidFile(): void {
+    const pidFile = join(this.config.stateDir, 'meshbox.pid');
+    if (existsSync(pidFile)) {
+      const pid = Number(readFileSync(pidFile, 'utf8').trim());
+      if (pid && pid !== process.pid && processAlive(pid)) throw AlreadyRunning(pid, this.config.stateDir);
+    }
+    writeFileSync(pidFile, String(process.pid));
+  }
+
+  /** Stops the daemon. Pods keep running unless `teardown` (meshbox down), which removes everything. */
+  stop(options: { teardown: boolean } = { teardown: false }): Promise<void> {
+    this.#stopped ??= this.#stop(options.teardown).finally(() => this.#done());
+    return this.#stopped;
+  }
+
+  async #stop(teardown: boolean): Promise<void> {
+    const log = this.#log;
+    await this.#api?.close().catch(() => undefined);
+    this.#stopExitWatch?.();
+    for (const c of this.#controllers) await c.stop().catch(() => undefined);
+    this.#informers?.stop();
+    await this.#dns?.stop().catch(() => undefined);
+    const knownPods = teardown && this.#store ? (this.#store.list('pods').items as Pod[]) : [];
+    this.#store?.close();
+    if (teardown && this.#machine) {
+      log.info('tearing down: removing every pod, the host network and the state files');
+      await removeEverything(this.config, this.#machine, log, knownPods);
+    }
+    rmSync(join(this.config.stateDir, 'meshbox.pid'), { force: true });
+    log.info({ teardown }, 'meshbox daemon stopped');
+  }
+}
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+

@@ -1,0 +1,76 @@
+/**
+ * The machine-side parts of a daemon, built from its config: the CNI bridge network, the container
+ * runtime and the pod runtime over both. The daemon and the offline teardown (`meshbox down` with no
+ * daemon running) build them the same way, so both find the same pods, attachments and containers.
+ */
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ConfigMap, Pod, Secret } from '../api/types.js';
+import { bridgeConflist } from '../cni/bridge-conflist.js';
+import { CniNetwork } from '../cni/cni-network.js';
+import { describeError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import { ContainerRuntime } from '../runtime/container-runtime.js';
+import { MachinePodRuntime } from '../controllers/pods/machine-pod-runtime.js';
+import type { DaemonConfig, DerivedConfig } from './config.js';
+import { teardownHostNetwork } from './host-network.js';
+
+export interface Machine {
+  network: CniNetwork;
+  containers: ContainerRuntime;
+  pods: MachinePodRuntime;
+}
+
+export interface MachineLookups {
+  configMap(namespace: string, name: string): ConfigMap | undefined;
+  secret(namespace: string, name: string): Secret | undefined;
+}
+
+const NO_LOOKUPS: MachineLookups = { configMap: () => undefined, secret: () => undefined };
+
+export function buildMachine(cfg: DaemonConfig, paths: DerivedConfig, log: Logger, lookups: MachineLookups = NO_LOOKUPS): Machine {
+  const network = new CniNetwork({
+    conflist: bridgeConflist({
+      networkName: paths.networkName,
+      bridge: cfg.bridge,
+      subnet: cfg.podCidr,
+      gateway: paths.gateway,
+      ipamDataDir: paths.ipamDataDir,
+      routes: [cfg.podCidr, cfg.serviceCidr],
+    }),
+    binDirs: cfg.cniBinDirs,
+    cacheDir: paths.cniCacheDir,
+    logger: log.child({ component: 'cni' }),
+  });
+  const containers = new ContainerRuntime({ stateDir: cfg.stateDir });
+  const pods = new MachinePodRuntime({
+    network,
+    containers,
+    podsDir: paths.podsDir,
+    clusterDomain: cfg.clusterDomain,
+    dnsServer: paths.gateway,
+    configMap: lookups.configMap,
+    secret: lookups.secret,
+    log: log.child({ component: 'runtime' }),
+  });
+  return { network, containers, pods };
+}
+
+/** State files and folders meshbox keeps under the state folder (all removed by `meshbox down`). */
+const STATE_ENTRIES = ['meshbox.db', 'meshbox.db-wal', 'meshbox.db-shm', 'cni', 'pods', 'containers', 'runc', 'rootfs', 'meshbox.pid', 'config.json'];
+
+/**
+ * Removes everything: every pod's containers (gracefully, with at most `maxGraceSeconds`), netns,
+ * attachment and cgroups, the host network, and meshbox's state files. Idempotent, continues past
+ * errors (each is logged), so a half-broken machine still gets cleaned.
+ */
+export async function removeEverything(cfg: DaemonConfig, machine: Machine, log: Logger, knownPods: Pod[] = [], maxGraceSeconds = 10): Promise<void> {
+  const { pods, network, containers } = machine;
+  const warn = (what: string) => (err: unknown) => log.warn({ err: describeError(err) }, what);
+  await Promise.all(knownPods.map((p) => pods.removePod(p, Math.min(p.spec.terminationGracePeriodSeconds ?? 30, maxGraceSeconds)).catch(warn(`pod ${p.metadata.name} teardown`))));
+  for (const uid of await pods.listPodUids().catch(() => new Set<string>())) await pods.removeOrphan(uid).catch(warn(`pod ${uid} teardown`));
+  await network.gc([]).catch(warn('CNI garbage collection'));
+  await containers.shutdown().catch(warn('host rootfs release'));
+  await teardownHostNetwork({ bridge: cfg.bridge }).catch(warn('host network teardown'));
+  for (const entry of STATE_ENTRIES) rmSync(join(cfg.stateDir, entry), { recursive: true, force: true });
+}
