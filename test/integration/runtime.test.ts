@@ -270,7 +270,7 @@ test('stop: a SIGTERM handler ends quickly; an ignored SIGTERM gets SIGKILL afte
   });
 });
 
-test('the container survives the process that started it, and a new runtime adopts it', { skip }, async () => {
+test('the container survives SIGKILL of the process that started it, and a new runtime adopts it', { skip }, async () => {
   await withRuntime(async ({ rt, cfg, stateDir }) => {
     const c = cfg('survivor', ['sleep', '60']);
     const moduleUrl = new URL('../../src/runtime/container-runtime.js', import.meta.url).href;
@@ -278,13 +278,24 @@ test('the container survives the process that started it, and a new runtime adop
       const { ContainerRuntime } = await import(${JSON.stringify(moduleUrl)});
       const rt = new ContainerRuntime({ stateDir: ${JSON.stringify(stateDir)} });
       const r = await rt.start(${JSON.stringify(c)});
-      process.stdout.write(JSON.stringify(r));
-      process.exit(0);`;
+      process.stdout.write(JSON.stringify(r) + '\\n');
+      setInterval(() => {}, 1000);`;
+    // the "daemon" is SIGKILLed right after the start, as a crashing daemon would be
     const child = spawn(process.execPath, ['--input-type=module', '-e', childScript], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
-    child.stdout.on('data', (b: Buffer) => (out += b.toString()));
-    const code = await new Promise<number | null>((r) => child.on('close', r));
-    assert.equal(code, 0);
+    await new Promise<void>((resolveLine, rejectLine) => {
+      const timer = setTimeout(() => rejectLine(new Error('child did not start the container in 10 s')), 10_000);
+      child.stdout.on('data', (b: Buffer) => {
+        out += b.toString();
+        if (out.includes('\n')) {
+          clearTimeout(timer);
+          resolveLine();
+        }
+      });
+    });
+    child.kill('SIGKILL');
+    const signal = await new Promise<NodeJS.Signals | null>((r) => child.on('close', (_c, sig) => r(sig)));
+    assert.equal(signal, 'SIGKILL');
     const started = JSON.parse(out) as { pid: number };
     await sleep(300);
     const st = await rt.status(c.id);
@@ -375,5 +386,20 @@ test('gc removes containers, cgroups and pod folders of dead pods and keeps live
     } finally {
       await rt.removePod(deadUid);
     }
+  });
+});
+
+test('hostNetwork (no netns path): the container shares the host network and binds /sys read-only', { skip }, async () => {
+  await withRuntime(async ({ rt, cfg }) => {
+    const c = cfg('hostnet', ['sh', '-c', 'echo "net=$(readlink /proc/self/ns/net)"; if (touch /sys/x) 2>/dev/null; then echo sys=rw; else echo sys=ro; fi'], {
+      netnsPath: '',
+    });
+    await rt.start(c);
+    const st = await waitFor(rt, c.id, (s) => s.state === 'exited');
+    assert.equal(st.exitCode, 0);
+    const log = await readFile(c.logPath, 'utf8');
+    const hostNet = statSync('/proc/self/ns/net').ino;
+    assert.match(log, new RegExp(`^net=net:\\[${hostNet}\\]$`, 'm'));
+    assert.match(log, /^sys=ro$/m);
   });
 });
