@@ -108,7 +108,8 @@ function loadSource(source: ManifestSource, result: LoadResult, identities: Map<
     if (doc.errors.length > 0) {
       for (const e of doc.errors) {
         const hint = SYNTAX_HINTS[e.code];
-        result.issues.push(issue(e.pos[0], '', `YAML syntax error: ${e.message}${hint ? `; ${hint}` : ''}`));
+        const message = /call stack/i.test(e.message) ? 'the YAML is nested too deeply to read; flatten it' : e.message;
+        result.issues.push(issue(e.pos[0], '', `YAML syntax error: ${message}${hint ? `; ${hint}` : ''}`));
       }
       continue;
     }
