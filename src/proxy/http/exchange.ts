@@ -238,6 +238,20 @@ export class Exchange {
     return false;
   }
 
+  /** After the last try, a status that would have been retried: pass it on, flagged URX. */
+  exhaustedOn(status: number): boolean {
+    const on = (this.route as CompiledRoute<Target>).retry.retryOn;
+    const r = (this.route as CompiledRoute<Target>).retry;
+    return (status >= 500 && on.has('5xx')) || ((status === 502 || status === 503 || status === 504) && on.has('gateway-error')) ||
+      (on.has('retriable-status-codes') && r.retriableStatusCodes.has(status));
+  }
+
+  flagExhausted(status: number): string {
+    this.flag = 'URX';
+    this.reason = RetryLimitExceeded(this.failure(), this.attempts, `upstream ${this.lastEndpoint?.key} answered ${status}`).message;
+    return `URX ${this.reason}`;
+  }
+
   retriableError(kind: 'connect' | 'reset' | 'timeout'): boolean {
     const r = (this.route as CompiledRoute<Target>).retry;
     if (r.attempts < this.attempts || !this.canRetry()) return false;
@@ -467,6 +481,7 @@ export class Attempt {
       return false;
     }
     const headers: string[] = [];
+    if (ex.attempts > 1 && ex.exhaustedOn(status)) headers.push('x-meshbox-error', ex.flagExhausted(status));
     for (let i = 0; i < raw.length; i += 2) {
       const k = (raw[i] as Buffer).toString('latin1');
       if (k.length <= 17 && RESPONSE_HOP.has(k.toLowerCase())) continue;
@@ -635,6 +650,7 @@ function startH2Attempt(ex: Exchange, a: Attempt, up: Upstream): void {
       return;
     }
     const out: HeaderObject = {};
+    if (ex.attempts > 1 && ex.exhaustedOn(status)) out['x-meshbox-error'] = ex.flagExhausted(status);
     for (const k in headers) if (k.charCodeAt(0) !== 58 && !RESPONSE_HOP.has(k)) out[k] = headers[k] as string;
     const gs = headers['grpc-status'];
     if (typeof gs === 'string') ex.grpcStatus = gs;
