@@ -234,11 +234,13 @@ export class DnsServer {
   #onUdp(msg: Buffer, rinfo: dgram.RemoteInfo): void {
     const out = this.#handleSafely(msg, false);
     if (out === undefined) return;
-    const send = (b: Buffer | undefined) => {
-      if (b && this.#udp) this.#udp.send(b, rinfo.port, rinfo.address, () => {});
-    };
-    if (out instanceof Promise) out.then(send, () => {});
-    else send(out);
+    // No send callback: a failed send surfaces as the socket's 'error' event (logged, throttled), and
+    // the hot path saves a closure per answer.
+    if (out instanceof Promise) {
+      out.then((b) => b && this.#udp?.send(b, rinfo.port, rinfo.address), () => {});
+    } else {
+      this.#udp?.send(out, rinfo.port, rinfo.address);
+    }
   }
 
   #onTcpConnection(sock: net.Socket): void {
