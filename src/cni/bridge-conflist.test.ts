@@ -27,13 +27,15 @@ test("meshbox's standard conflist: bridge + host-local without a default route, 
   assert.deepEqual(bridge.ipam, {
     type: 'host-local',
     ranges: [[{ subnet: '10.244.0.0/16', gateway: '10.244.0.1' }]],
-    routes: [{ dst: '10.244.0.0/16' }, { dst: '10.96.0.0/16' }],
+    routes: [{ dst: '10.244.0.0/16', gw: '10.244.0.1' }, { dst: '10.96.0.0/16', gw: '10.244.0.1' }],
     dataDir: '/var/lib/meshbox/cni/ipam',
   });
   assert.deepEqual(list.plugins[1], { type: 'portmap', capabilities: { portMappings: true }, snat: true });
   assert.deepEqual(hostLocalDirs(list), ['/var/lib/meshbox/cni/ipam/meshbox']);
   const noLo = bridgeConflist({ networkName: 'n', bridge: 'b', subnet: '10.1.0.0/24', ipamDataDir: '/x', routes: [], loopback: false });
   assert.deepEqual(noLo.plugins.map((p) => p.type), ['bridge', 'portmap']);
+  const ipam = (noLo.plugins[0] as unknown as { ipam: { ranges: Array<Array<Record<string, string>>> } }).ipam;
+  assert.equal(ipam.ranges[0]?.[0]?.gateway, '10.1.0.1', 'the default gateway is the first address');
 });
 
 test('refuses a default route, a gateway outside the subnet, and bad names', () => {

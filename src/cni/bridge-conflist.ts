@@ -8,7 +8,7 @@
  * GC key) per pod, and the final result is the bridge's. Pass `loopback: false` to leave it out (for
  * example to attach `loopbackConflist()` separately).
  */
-import { parseCidr, cidrContains } from './cidr.js';
+import { cidrContains, formatIp, parseCidr } from './cidr.js';
 import { ConfigInvalid } from './errors.js';
 import type { CniConflist } from './types.js';
 
@@ -19,7 +19,7 @@ export interface BridgeConflistOptions {
   bridge: string;
   /** pod CIDR, e.g. "10.244.0.0/16" */
   subnet: string;
-  /** the bridge's address inside `subnet`; host-local's default (first address) when omitted */
+  /** the bridge's address inside `subnet`; the first address when omitted (host-local's default) */
   gateway?: string;
   /** host-local keeps its leases in `<ipamDataDir>/<networkName>/`: put it under meshbox's state folder */
   ipamDataDir: string;
@@ -46,8 +46,9 @@ export function bridgeConflist(opts: BridgeConflistOptions): CniConflist {
   if (!opts.bridge || opts.bridge.length > 15 || /[/:\s]/.test(opts.bridge)) {
     throw ConfigInvalid(opts.networkName, `bridge name "${opts.bridge}" must be 1-15 characters without "/", ":" or spaces`);
   }
-  const range: Record<string, string> = { subnet: opts.subnet };
-  if (opts.gateway !== undefined) range.gateway = opts.gateway;
+  // host-local's own default is the first address; spelling it out lets the routes name it
+  const gateway = opts.gateway ?? formatIp(subnet.family, subnet.network + 1n);
+  const range: Record<string, string> = { subnet: opts.subnet, gateway };
   const bridge: Record<string, unknown> = {
     type: 'bridge',
     bridge: opts.bridge,
@@ -60,7 +61,9 @@ export function bridgeConflist(opts: BridgeConflistOptions): CniConflist {
     ipam: {
       type: 'host-local',
       ranges: [[range]],
-      routes: opts.routes.map((dst) => ({ dst })),
+      // each route names the gateway: the bridge plugin installs it via the gateway anyway, and its
+      // CHECK (v1.1.1) only finds a route with a gateway when the result names that gateway
+      routes: opts.routes.map((dst) => ({ dst, gw: gateway })),
       dataDir: opts.ipamDataDir,
     },
   };

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cidrContains, cidrsOverlap, parseCidr, parseIp } from './cidr.js';
+import { cidrContains, cidrsOverlap, formatIp, parseCidr, parseIp } from './cidr.js';
 
 const c = (s: string) => parseCidr(s) ?? assert.fail(`bad cidr ${s}`);
 
@@ -22,4 +22,10 @@ test('overlap and containment', () => {
   assert.ok(cidrsOverlap(c('fd00::/64'), c('fd00::1/128')));
   assert.ok(cidrContains(c('10.201.0.0/16'), '10.201.255.255'));
   assert.ok(!cidrContains(c('10.201.0.0/16'), '10.202.0.0'));
+});
+
+test('formats addresses back', () => {
+  assert.equal(formatIp(4, c('10.244.0.0/16').network + 1n), '10.244.0.1');
+  assert.equal(formatIp(6, c('fd00::/64').network + 1n), 'fd00:0:0:0:0:0:0:1');
+  assert.equal(parseIp(formatIp(6, 42n))?.value, 42n);
 });

@@ -64,3 +64,11 @@ export function cidrContains(outer: Cidr, ip: string): boolean {
   if (!parsed || parsed.family !== outer.family) return false;
   return parsed.value >= outer.network && parsed.value <= lastAddress(outer);
 }
+
+/** Formats an address value (IPv6 without "::" compression, which every parser accepts). */
+export function formatIp(family: 4 | 6, value: bigint): string {
+  if (family === 4) return [24n, 16n, 8n, 0n].map((shift) => String((value >> shift) & 0xffn)).join('.');
+  const groups: string[] = [];
+  for (let shift = 112n; shift >= 0n; shift -= 16n) groups.push(((value >> shift) & 0xffffn).toString(16));
+  return groups.join(':');
+}

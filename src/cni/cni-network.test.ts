@@ -327,6 +327,10 @@ test('invalid attachments and conflists are rejected before any plugin runs', as
     await assert.rejects(net.add({ ...att(), ifName: 'a-very-long-ifname' }), { code: 'MBX_CNI_ATTACHMENT_INVALID' });
     await assert.rejects(net.add({ ...att(), netns: '' }), { code: 'MBX_CNI_ATTACHMENT_INVALID' });
     await assert.rejects(net.add({ ...att(), args: { 'A;B': '1' } }), { code: 'MBX_CNI_ATTACHMENT_INVALID' });
+    const pm = { hostPort: 80, containerPort: 80, protocol: 'tcp' as const };
+    for (const bad of [{ ...pm, hostPort: 0 }, { ...pm, containerPort: 70000 }, { ...pm, protocol: 'icmp' }, { ...pm, hostIP: 'x' }]) {
+      await assert.rejects(net.add({ ...att(), capabilityArgs: { portMappings: [bad as typeof pm] } }), /portMappings\[0\]/);
+    }
     assert.throws(() => new CniNetwork({ conflist: { ...conflist(), plugins: [] }, binDirs: [], cacheDir: '/tmp/x' }), {
       code: 'MBX_CNI_CONFIG_INVALID',
     });

@@ -33,6 +33,7 @@ import {
   PluginNotFound,
   PluginTimedOut,
 } from './errors.js';
+import { parseIp } from './cidr.js';
 import { hostLocalDirs, listReservations, releaseReservation, type Reservation } from './host-local-reservations.js';
 import { KeyedMutex } from './keyed-mutex.js';
 import { execPlugins, type PluginExec } from './plugin-exec.js';
@@ -155,6 +156,15 @@ function validateAttachment(att: Attachment, needNetns: boolean): void {
     throw AttachmentInvalid(`ifName "${ifName}" must be 1-15 characters without "/", ":" or spaces`);
   }
   if (needNetns && !att.netns) throw AttachmentInvalid(`netns path is empty for ${attachmentName(att)}`);
+  for (const [i, pm] of (needNetns ? att.capabilityArgs?.portMappings ?? [] : []).entries()) {
+    const port = (n: unknown) => Number.isInteger(n) && (n as number) >= 1 && (n as number) <= 65535;
+    // checked here because portmap re-parses them on DEL too: a bad one would make DEL fail forever
+    if (!port(pm.hostPort) || !port(pm.containerPort)) throw AttachmentInvalid(`portMappings[${i}]: ports must be 1-65535`);
+    if (!['tcp', 'udp', 'sctp'].includes(pm.protocol)) throw AttachmentInvalid(`portMappings[${i}]: protocol must be tcp, udp or sctp`);
+    if (pm.hostIP !== undefined && pm.hostIP !== '' && !parseIp(pm.hostIP)) {
+      throw AttachmentInvalid(`portMappings[${i}]: hostIP "${pm.hostIP}" is not an IP address`);
+    }
+  }
   for (const [k, v] of Object.entries(att.args ?? {})) {
     if (!k || /[;=]/.test(k) || v.includes(';')) throw AttachmentInvalid(`CNI_ARGS entry "${k}=${v}" must not contain ";" (or "=" in the key)`);
   }
