@@ -112,6 +112,11 @@ describe('applyDefaults', () => {
     assert.equal(job.spec.parallelism, 1);
     assert.equal(job.spec.backoffLimit, 6);
     assert.equal(job.spec.template.spec.restartPolicy, 'Never');
+    assert.equal(job.spec.template.spec.terminationGracePeriodSeconds, 30);
+
+    const noPolicy = applyDefaults({ apiVersion: 'batch/v1', kind: 'Job', metadata: { name: 'j' }, spec: { template: { spec: podSpec() } } });
+    assert.equal((noPolicy as KubeObject & { spec: any }).spec.template.spec.restartPolicy, undefined, 'a Job template gets no Always');
+    assert.ok(validateObject(noPolicy).some((i) => i.field === 'spec.template.spec.restartPolicy' && i.message.includes('OnFailure or Never')));
   });
 
   it('fills NetworkPolicy policyTypes from the rules', () => {

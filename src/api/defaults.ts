@@ -64,13 +64,18 @@ export function applyDefaults<T extends KubeObject>(obj: T): T {
   return out;
 }
 
-function defaultTemplate(template: unknown): void {
+function defaultTemplate(template: unknown, opts: { restartPolicy?: boolean } = {}): void {
   if (!isObject(template)) return;
-  if (isObject(template.spec)) defaultPodSpec(template.spec);
+  if (isObject(template.spec)) defaultPodSpec(template.spec, opts);
 }
 
-export function defaultPodSpec(spec: Json): void {
-  def(spec, 'restartPolicy', 'Always');
+/**
+ * `restartPolicy: false` leaves restartPolicy alone: a Job's pods must name OnFailure or Never, and
+ * the API server validates after defaulting, so defaulting to Always would turn "missing" into a
+ * confusing "Always is not allowed".
+ */
+export function defaultPodSpec(spec: Json, opts: { restartPolicy?: boolean } = {}): void {
+  if (opts.restartPolicy !== false) def(spec, 'restartPolicy', 'Always');
   def(spec, 'terminationGracePeriodSeconds', 30);
   def(spec, 'dnsPolicy', 'ClusterFirst');
   def(spec, 'enableServiceLinks', true);
@@ -186,7 +191,7 @@ function defaultJobSpec(spec: Json): void {
   def(spec, 'completionMode', 'NonIndexed');
   def(spec, 'suspend', false);
   def(spec, 'manualSelector', false);
-  defaultTemplate(spec.template);
+  defaultTemplate(spec.template, { restartPolicy: false });
 }
 
 function defaultNetworkPolicySpec(spec: Json): void {
