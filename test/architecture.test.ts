@@ -18,10 +18,11 @@ const ALLOWED: Record<string, readonly string[]> = {
   meshconfig: ['core'],
   proxy: ['core', 'meshconfig'],
   reconcile: ['core', 'api', 'store'],
-  controllers: ['core', 'api', 'store', 'reconcile', 'runtime', 'cni', 'meshconfig'],
+  netfilter: ['core'],
+  controllers: ['core', 'api', 'store', 'reconcile', 'runtime', 'cni', 'meshconfig', 'netfilter'],
   controlplane: ['core', 'api', 'store', 'reconcile', 'meshconfig'],
   dns: ['core', 'api'],
-  daemon: ['core', 'api', 'store', 'cni', 'runtime', 'reconcile', 'controllers', 'controlplane', 'dns', 'meshconfig'],
+  daemon: ['core', 'api', 'store', 'cni', 'runtime', 'reconcile', 'controllers', 'controlplane', 'dns', 'meshconfig', 'netfilter'],
   cli: ['core', 'api', 'daemon', 'proxy', 'meshconfig'],
 };
 

@@ -14,7 +14,7 @@ import type { CniNetwork } from '../../cni/cni-network.js';
 import type { PortMapping } from '../../cni/types.js';
 import { describeError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
-import type { ContainerRuntime, ContainerInfo } from '../../runtime/container-runtime.js';
+import type { ContainerRuntime, ContainerStatus } from '../../runtime/container-runtime.js';
 import { logPathFor } from '../../runtime/container-logs.js';
 import { containerCgroupPath } from '../../runtime/cgroups.js';
 import { createNetns, deleteNetns, netnsPath } from '../../runtime/netns.js';
@@ -40,6 +40,13 @@ export interface MachinePodRuntimeOptions {
   log: Logger;
   /** how often exited containers are looked for (ms) */
   exitPollMs?: number;
+}
+
+export interface ContainerRun {
+  id: string;
+  containerName: string;
+  restartCount: number;
+  status: ContainerStatus;
 }
 
 interface SandboxRecord {
@@ -98,7 +105,7 @@ export class MachinePodRuntime implements PodRuntime {
     };
     let ip: string;
     try {
-      await this.#o.network.del(attachment); // a half-done ADD from before a crash
+      if (existing) await this.#o.network.del(attachment); // an earlier attempt (or a crash mid-ADD) may have left an attachment
       const result = await this.#o.network.add(attachment);
       const address = result.ips?.[0]?.address;
       if (!address) throw new Error(`the CNI result has no IP address: ${JSON.stringify(result)}`);
@@ -162,9 +169,16 @@ export class MachinePodRuntime implements PodRuntime {
 
   // === containers ===
 
-  async #runs(uid: string, containerName?: string): Promise<ContainerInfo[]> {
-    const all = await this.#o.containers.list();
-    return all.filter((c) => c.podUid === uid && (containerName === undefined || c.containerName === containerName));
+  /** The runs of the pod's containers (ids `<uid>-<container>-<attempt>`), found without asking runc about others. */
+  async #runs(uid: string, containerName?: string): Promise<ContainerRun[]> {
+    const out: ContainerRun[] = [];
+    for (const id of safeReaddir(this.#o.containers.containersDir)) {
+      if (!id.startsWith(`${uid}-`)) continue;
+      const m = /^(.+)-(\d+)$/.exec(id.slice(uid.length + 1));
+      if (!m || (containerName !== undefined && m[1] !== containerName)) continue;
+      out.push({ id, containerName: m[1]!, restartCount: Number(m[2]), status: await this.#o.containers.status(id) });
+    }
+    return out;
   }
 
   async containerState(pod: Pod, containerName: string): Promise<RuntimeContainerState> {
@@ -234,7 +248,7 @@ export class MachinePodRuntime implements PodRuntime {
   }
 
   /** The container that runs (or ran last) for `containerName`, for logs and exec. */
-  async latestRun(podUid: string, containerName: string): Promise<ContainerInfo | undefined> {
+  async latestRun(podUid: string, containerName: string): Promise<ContainerRun | undefined> {
     return (await this.#runs(podUid, containerName)).sort((a, b) => b.restartCount - a.restartCount)[0];
   }
 
