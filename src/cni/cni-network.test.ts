@@ -342,3 +342,29 @@ test('invalid attachments and conflists are rejected before any plugin runs', as
     await done();
   }
 });
+
+test('fuzz: whatever a plugin prints, ADD either succeeds or fails with a coded error naming the plugin', async () => {
+  const { exec, net, done } = await setup();
+  try {
+    let seed = 42;
+    const rand = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+    const pieces = ['{', '}', '[', ']', '"cniVersion"', ':', '"1.0.0"', ',', '"ips"', '"address"', 'null', '1', '"interfaces"', '"code"', '"msg"', 'x'];
+    const garbage = () => Array.from({ length: Math.floor(rand() * 12) }, () => pieces[Math.floor(rand() * pieces.length)]).join('');
+    for (let i = 0; i < 300; i++) {
+      const stdout = garbage();
+      const code = rand() < 0.5 ? 0 : 1;
+      exec.on('bridge', 'ADD', () => ({ code, stdout, stderr: '', timedOut: false }));
+      try {
+        await net.add(att(`f${i}`));
+        await net.del(att(`f${i}`));
+      } catch (err) {
+        const e = err as import('../core/errors.js').MeshboxError;
+        assert.ok(typeof e.code === 'string' && e.code.startsWith('MBX_CNI_'), `stdout ${stdout} gave ${String(err)}`);
+        assert.equal(e.details?.plugin ?? 'bridge', 'bridge');
+        assert.match(e.message, /bridge/);
+      }
+    }
+  } finally {
+    await done();
+  }
+});

@@ -345,7 +345,7 @@ export class CniNetwork {
       return;
     }
     // keep the entry (with the partial result) so a later DEL or GC can finish the job
-    await this.#cache.write({ ...entry, result: null });
+    await this.#cache.write({ ...entry, result: null, ...(prev ? { partialResult: prev } : {}) });
     this.#log.warn(
       { containerId: entry.containerId, ifName: entry.ifName, addError: String(addError), delErrors: errors.map(String) },
       'DEL after a failed CNI ADD failed too',
@@ -362,7 +362,7 @@ export class CniNetwork {
       args: att.args ?? cached?.cniArgs ?? {},
       capabilityArgs: att.capabilityArgs ?? cached?.capabilityArgs ?? {},
     };
-    const errors = await this.#runDel(config, target, cached?.result ?? undefined);
+    const errors = await this.#runDel(config, target, cached?.result ?? cached?.partialResult);
     if (errors.length > 0) {
       throw DelFailed(this.name, attachmentName(att), errors.length, {
         cause: errors[0],
@@ -428,7 +428,7 @@ export class CniNetwork {
           args: entry.cniArgs,
           capabilityArgs: entry.capabilityArgs,
         };
-        const errors = await this.#runDel(entry.config, att, entry.result ?? undefined);
+        const errors = await this.#runDel(entry.config, att, entry.result ?? entry.partialResult);
         if (errors.length === 0) {
           await this.#cache.remove(this.name, entry.containerId, entry.ifName);
           report.removed.push({ containerId: entry.containerId, ifName: entry.ifName });

@@ -25,6 +25,8 @@ export interface CacheEntry {
   config: CniConflist;
   /** the final ADD result; null while ADD is still running (or died half-way) */
   result: CniResult | null;
+  /** the last plugin result of an ADD that failed and whose cleanup DEL failed too, for the next DEL */
+  partialResult?: CniResult;
 }
 
 export class ResultCache {
