@@ -22,3 +22,4 @@ export type { DnsServerOptions, DnsServerStats } from './dns-server.js';
 export { readHostResolvers, parseNameservers } from './read-host-resolvers.js';
 export { parseUpstream } from './upstream-forwarder.js';
 export * from './errors.js';
+export { syncClusterRecords, applyToClusterRecords, DNS_RESOURCES } from './sync-cluster-records.js';
