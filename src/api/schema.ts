@@ -7,6 +7,7 @@
  *     containerPort: required(port),
  *     hostIP: ignored('...'),            // accepted, with a warning
  *     hostNetwork: rejected('...'),      // known to Kubernetes, not supported by meshbox: an error
+ *     percent: deprecated('use percentage.value', integer()),  // accepted and checked, with a warning
  *   });
  *
  * Cross-field rules (duplicate names, exactly one of, references) are `checks` on objects and
@@ -43,7 +44,7 @@ export type Schema =
   | { readonly type: 'map'; readonly values: Schema; readonly keys?: Format; readonly checks: readonly Check[] }
   | { readonly type: 'any' };
 
-export type Support = 'supported' | 'ignored' | 'rejected';
+export type Support = 'supported' | 'ignored' | 'deprecated' | 'rejected';
 
 export interface Field {
   readonly schema: Schema;
@@ -131,6 +132,11 @@ export function required(schema: Schema): Field {
 /** Known and accepted, but meshbox does nothing with it: the user gets a warning saying so. */
 export function ignored(note: string, schema: Schema = any()): Field {
   return { schema, required: false, support: 'ignored', note };
+}
+
+/** Accepted and used, with a warning that points to the replacement (Istio's `fault.abort.percent`). */
+export function deprecated(note: string, schema: Schema): Field {
+  return { schema, required: false, support: 'deprecated', note };
 }
 
 /** Known (to Kubernetes or Istio) but not supported by meshbox: an error that says why. */

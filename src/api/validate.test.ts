@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { any, object, rejected, required, string, ignored } from './schema.js';
+import { any, deprecated, ignored, integer, object, rejected, required, string } from './schema.js';
 import { suggest } from './suggest.js';
 import { validateObject, warningsFor } from './validate.js';
 import { walkSchema } from './walk-schema.js';
@@ -21,6 +21,7 @@ describe('validateObject (server side, no positions)', () => {
     has(validateObject([]), '', 'must be a mapping');
     has(validateObject({}), 'kind', 'required');
     has(validateObject({}), 'apiVersion', 'required');
+    has(validateObject(pod({ containers: [{ name: 'c', image: 'nginx latest' }] })), 'spec.containers[0].image', 'contains whitespace');
   });
 
   it('accepts objects as the store returns them (server-set metadata and status)', () => {
@@ -161,14 +162,17 @@ describe('the schema DSL', () => {
       host: required(string()),
       tls: rejected('TLS origination comes with the mTLS milestone'),
       tracing: ignored('meshbox does not trace yet', any()),
+      percent: deprecated('use percentage.value', integer({ min: 0, max: 100 })),
     });
-    const issues = walkSchema(schema, { tls: {}, tracing: 1, hots: 'x' });
+    const issues = walkSchema(schema, { tls: {}, tracing: 1, hots: 'x', percent: 150 });
     assert.deepEqual(
       issues.map((i) => [i.path.join('.'), i.severity, i.anchor, i.message]),
       [
         ['tls', 'error', 'key', 'not supported by meshbox: TLS origination comes with the mTLS milestone'],
         ['tracing', 'warning', 'key', 'ignored: meshbox does not trace yet'],
         ['hots', 'error', 'key', 'unknown field, did you mean host?'],
+        ['percent', 'warning', 'key', 'deprecated: use percentage.value'],
+        ['percent', 'error', 'value', 'must be between 0 and 100, got 150'],
       ],
     );
   });

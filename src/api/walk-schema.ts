@@ -180,6 +180,7 @@ class Walker {
         continue;
       }
       if (field.support === 'ignored') this.#warn(childPath, `ignored: ${field.note ?? 'meshbox does not use it'}`);
+      if (field.support === 'deprecated') this.#warn(childPath, `deprecated: ${field.note ?? 'it may go away'}`);
       this.walk(field.schema, child, childPath);
     }
     for (const [name, field] of Object.entries(schema.fields)) {

@@ -43,6 +43,11 @@ import { kindSchema, objectMeta } from './meta.js';
 
 export const SINGLE_MACHINE = 'meshbox runs every pod on this one machine, so scheduling settings have no effect';
 
+const imageReference: Format = {
+  name: 'image reference',
+  check: (v) => (/\s/.test(v) ? `image ${JSON.stringify(v)} contains whitespace; write it as NAME[:TAG] or NAME@DIGEST` : undefined),
+};
+
 export const portNumber = integer({ min: 1, max: 65535 });
 const namedPort = intOrString({ min: 1, max: 65535, format: portName });
 const seconds = (min: number): Schema => integer({ min });
@@ -185,7 +190,7 @@ const containerSecurityContext = object({
 
 export const container = object({
   name: required(nonEmptyString(dns1123Label)),
-  image: required(nonEmptyString()),
+  image: required(nonEmptyString(imageReference)),
   command: array(string()),
   args: array(string()),
   workingDir: string(),
