@@ -145,6 +145,16 @@ export class DnsServer {
     return { ...this.#stats };
   }
 
+  /** forwarded answers currently cached */
+  cacheSize(): number {
+    return this.#cache.size;
+  }
+
+  /** client TCP connections currently open */
+  tcpConnections(): number {
+    return this.#tcpConnections.size;
+  }
+
   /** the address actually bound (port resolved when 0 was asked) */
   address(): { host: string; port: number } {
     if (!this.#bound) throw DnsNotStarted();

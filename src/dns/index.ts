@@ -23,3 +23,4 @@ export { readHostResolvers, parseNameservers } from './read-host-resolvers.js';
 export { parseUpstream } from './upstream-forwarder.js';
 export * from './errors.js';
 export { syncClusterRecords, applyToClusterRecords, DNS_RESOURCES } from './sync-cluster-records.js';
+export { registerDnsMetrics } from './dns-metrics.js';
