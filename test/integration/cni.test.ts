@@ -373,3 +373,19 @@ test('50 ADD/DEL cycles leave no veth, lease, cache entry or DNAT rule', { skip,
     for (const ip of ips) assert.equal(await dnatChainsMentioning(ip), 0, `DNAT rules for ${ip}`);
   });
 });
+
+test('concurrent ADDs get distinct IPs and concurrent DELs leave nothing', { skip, timeout: 60_000 }, async () => {
+  await withNetwork(async (env) => {
+    const names = await Promise.all([0, 1, 2, 3, 4, 5].map((i) => env.netns(`k${i}`)));
+    const atts = names.map((ns, i) => env.attachment(`k${i}`, ns));
+    const results = await Promise.all(atts.map((a) => env.net.add(a)));
+    const ips = results.map(podIp);
+    assert.equal(new Set(ips).size, 6, `distinct IPs: ${ips.join(' ')}`);
+    assert.equal((await vethsOn(env.bridge)).length, 6);
+    await Promise.all(atts.map((a) => env.net.check(a)));
+    await Promise.all([...atts.map((a) => env.net.del(a)), env.net.gc([])]);
+    assert.deepEqual(await vethsOn(env.bridge), []);
+    assert.deepEqual(await listConflistReservations(env.conflist), []);
+    assert.deepEqual(await cacheFiles(env), []);
+  });
+});
