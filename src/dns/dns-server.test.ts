@@ -307,6 +307,7 @@ test('bind errors name the address and say what to do; address() needs start()',
     await assert.rejects(s.start(), (err: Error & { code?: string }) => {
       assert.equal(err.code, 'MBX_DNS_BIND_FAILED');
       assert.match(err.message, new RegExp(`${HOST}:${port}`));
+      assert.match(err.message, /in use; stop the other DNS server/);
       return true;
     });
     assert.throws(() => s.address(), { code: 'MBX_DNS_NOT_STARTED' });

@@ -5,10 +5,23 @@ import { defineError } from '../core/errors.js';
 
 export const DnsBindFailed = defineError(
   'MBX_DNS_BIND_FAILED',
-  (address: string, reason: string) =>
-    `cluster DNS cannot listen on ${address}: ${reason}; stop the other DNS server on that address ` +
-    `(dnsmasq, systemd-resolved, another meshbox) or start meshbox with a different DNS address`,
+  (address: string, code: string) => `cluster DNS cannot listen on ${address}: ${bindHint(code)}`,
 );
+
+/** What to do about a bind error, by errno code. */
+export function bindHint(code: string): string {
+  switch (code) {
+    case 'EADDRINUSE':
+      return 'the address is in use; stop the other DNS server there (dnsmasq, systemd-resolved, another meshbox) or start meshbox with a different DNS address or port';
+    case 'EADDRNOTAVAIL':
+      return 'no interface has this address; bring the bridge up with its gateway address first, or choose an address of this machine';
+    case 'EACCES':
+    case 'EPERM':
+      return 'ports below 1024 need root (or CAP_NET_BIND_SERVICE); run meshbox as root or use a port above 1023';
+    default:
+      return `${code}; check the address and port`;
+  }
+}
 
 export const DnsInvalidUpstream = defineError(
   'MBX_DNS_INVALID_UPSTREAM',
