@@ -160,7 +160,8 @@ export class ApiClient {
 
   #connectError(err: unknown): MeshboxError {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ECONNREFUSED') return DaemonNotRunning(this.socketPath, { cause: err });
+    // the message says all there is to say; the errno would only repeat the path
+    if (code === 'ENOENT' || code === 'ECONNREFUSED') return DaemonNotRunning(this.socketPath);
     return ApiUnreachable(this.socketPath, (err as Error).message, { cause: err });
   }
 }
