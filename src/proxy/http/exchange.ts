@@ -305,7 +305,11 @@ export class Exchange {
     this.status = r.status;
     this.flag = this.faultDelayed && r.flag !== '-' ? `DI,${r.flag}` : r.flag;
     this.reason = r.reason;
-    if (this.isGrpc) this.grpcStatus = String(grpcStatusFor(r.status));
+    if (this.isGrpc && !this.responseStarted) {
+      // gRPC errors travel as HTTP 200 + grpc-status; the metrics record what was sent.
+      this.grpcStatus = String(grpcStatusFor(r.status));
+      this.status = 200;
+    }
     this.abortAttempt(err);
     sendRescue(this.res as never, r, this.isGrpc, this.requestId);
     this.finish();

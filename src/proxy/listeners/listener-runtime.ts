@@ -114,8 +114,12 @@ export class ListenerRuntime {
       socket.pause();
       socket.unshift(chunk);
       const head = chunk.toString('latin1', 0, Math.min(chunk.length, 16));
-      if (head.startsWith(H2_PREFACE.slice(0, Math.min(head.length, H2_PREFACE.length)))) this.#http2.emit('connection', socket);
-      else if (HTTP1_START.test(head) || !this.tcp) this.#http1.emit('connection', socket);
+      if (head.startsWith(H2_PREFACE.slice(0, Math.min(head.length, H2_PREFACE.length)))) {
+        // The http2 session reads what is buffered itself; resuming here would drop it.
+        this.#http2.emit('connection', socket);
+        return;
+      }
+      if (HTTP1_START.test(head) || !this.tcp) this.#http1.emit('connection', socket);
       else this.#toTcp(socket);
       socket.resume();
     };
