@@ -45,9 +45,10 @@ export function checkObject(obj: unknown): RawIssue[] {
   const schema = KIND_SCHEMAS.get(kind);
   const resource = resourceByKind(kind);
   if (!schema || !resource) {
-    const close = suggest(kind, known);
-    const served = resource ? `meshbox does not support ${kind} yet; ` : `unknown kind ${JSON.stringify(kind)}; `;
-    error(['kind'], `${served}${close && close !== kind ? `did you mean ${close}? ` : ''}known kinds: ${known.join(', ')}`);
+    const servable = known.filter((k) => resourceByKind(k) !== undefined);
+    const close = suggest(kind, servable);
+    const served = resource || schema ? `meshbox does not support ${kind} yet; ` : `unknown kind ${JSON.stringify(kind)}; `;
+    error(['kind'], `${served}${close && close !== kind ? `did you mean ${close}? ` : ''}known kinds: ${servable.join(', ')}`);
     return out;
   }
   if (typeof apiVersion === 'string' && !resourceFor(apiVersion, kind)) {

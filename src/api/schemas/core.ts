@@ -35,6 +35,13 @@ const MAX_DATA_BYTES = 1024 * 1024;
 
 type Json = Record<string, unknown>;
 
+/** Accepted so manifests written for Kubernetes (Istio's bookinfo has them) load; pods get no tokens. */
+export const serviceAccountSchema = kindSchema(dns1123Subdomain, {
+  secrets: ignored('meshbox mounts no service account tokens'),
+  imagePullSecrets: ignored("images come from meshbox's local image store"),
+  automountServiceAccountToken: ignored('meshbox mounts no service account tokens', boolean()),
+});
+
 export const namespaceSchema = kindSchema(dns1123Label, {
   spec: object({ finalizers: array(string()) }),
 });

@@ -22,6 +22,7 @@ import {
   eventSchema,
   namespaceSchema,
   secretSchema,
+  serviceAccountSchema,
   serviceSchema,
 } from './core.js';
 import { endpointSliceSchema, networkPolicySchema } from './networking.js';
@@ -41,4 +42,5 @@ export const KIND_SCHEMAS: ReadonlyMap<string, Schema> = new Map([
   ['ReplicaSet', replicaSetSchema],
   ['Job', jobSchema],
   ['NetworkPolicy', networkPolicySchema],
+  ['ServiceAccount', serviceAccountSchema],
 ]);

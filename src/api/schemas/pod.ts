@@ -172,20 +172,23 @@ const volumeMount = object({
   recursiveReadOnly: ignored('meshbox mounts read-only volumes read-only, recursively'),
 });
 
-const capabilities = object({ add: array(string()), drop: array(string()) });
+// The runtime applies capabilities.add (oci-spec.ts); the rest is accepted with a warning so common
+// hardened manifests load, and the user learns what does not take effect.
+const NOT_APPLIED = 'not applied by meshbox yet; the container runs as the image/host default';
+const capabilities = object({ add: array(string()), drop: ignored(NOT_APPLIED, array(string())) });
 const containerSecurityContext = object({
-  privileged: boolean(),
-  runAsUser: integer({ min: 0 }),
-  runAsGroup: integer({ min: 0 }),
-  runAsNonRoot: boolean(),
-  readOnlyRootFilesystem: boolean(),
-  allowPrivilegeEscalation: boolean(),
   capabilities,
-  procMount: string(),
-  seccompProfile: any(),
-  seLinuxOptions: any(),
-  appArmorProfile: any(),
-  windowsOptions: any(),
+  privileged: ignored(NOT_APPLIED, boolean()),
+  runAsUser: ignored(NOT_APPLIED, integer({ min: 0 })),
+  runAsGroup: ignored(NOT_APPLIED, integer({ min: 0 })),
+  runAsNonRoot: ignored(NOT_APPLIED, boolean()),
+  readOnlyRootFilesystem: ignored(NOT_APPLIED, boolean()),
+  allowPrivilegeEscalation: ignored(NOT_APPLIED, boolean()),
+  procMount: ignored(NOT_APPLIED, string()),
+  seccompProfile: ignored(NOT_APPLIED),
+  seLinuxOptions: ignored(NOT_APPLIED),
+  appArmorProfile: ignored(NOT_APPLIED),
+  windowsOptions: ignored('meshbox runs Linux containers only'),
 });
 
 export const container = object({
