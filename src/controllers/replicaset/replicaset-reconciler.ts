@@ -1,0 +1,141 @@
+/**
+ * The ReplicaSet controller (Kubernetes' pkg/controller/replicaset): keeps spec.replicas active pods
+ * that match the selector and are controlled by the ReplicaSet, and reports status.
+ *
+ * Stale caches: pods are listed from the store itself on every reconcile (the store is local and
+ * synchronous), never from the informer, so a cache that has not yet seen the pods this controller
+ * just created cannot make it create more (the re-list alternative to client-go's expectations).
+ */
+import type { Pod } from '../../api/types.js';
+import { systemClock, type Clock } from '../../core/clock.js';
+import type { Logger } from '../../core/logger.js';
+import { terminal, type ReconcileContext, type ReconcileResult, type Reconciler } from '../../reconcile/controller.js';
+import { splitKey } from '../../reconcile/informer.js';
+import type { Store } from '../../store/types.js';
+import { claimObjects, isStale } from '../workloads-shared/controller-ref.js';
+import { podFromTemplate, workloadSelector } from '../workloads-shared/pod-template.js';
+import {
+  compareForDeletion,
+  isPodActive,
+  isPodAvailable,
+  isPodReady,
+  nextAvailableInMs,
+} from '../workloads-shared/pod-utils.js';
+import { PODS, REPLICASETS, type ReplicaSet, type ReplicaSetStatus } from '../workloads-shared/types.js';
+
+/** Anything with Kubernetes' event methods (EventRecorder). */
+export interface WorkloadEvents {
+  normal(obj: import('../../api/types.js').KubeObject, reason: string, message: string): unknown;
+  warning(obj: import('../../api/types.js').KubeObject, reason: string, message: string): unknown;
+}
+
+export interface ReplicaSetReconcilerOptions {
+  store: Store;
+  events: WorkloadEvents;
+  log: Logger;
+  clock?: Clock;
+  /** most pods created or deleted in one reconcile (Kubernetes' burstReplicas, 500) */
+  burst?: number;
+}
+
+export class ReplicaSetReconciler implements Reconciler {
+  readonly #store: Store;
+  readonly #events: WorkloadEvents;
+  readonly #clock: Clock;
+  readonly #burst: number;
+
+  constructor(options: ReplicaSetReconcilerOptions) {
+    this.#store = options.store;
+    this.#events = options.events;
+    this.#clock = options.clock ?? systemClock;
+    this.#burst = options.burst ?? 500;
+  }
+
+  async reconcile(key: string, { log }: ReconcileContext): Promise<ReconcileResult> {
+    const { namespace, name } = splitKey(key);
+    const rs = this.#store.get(REPLICASETS, namespace, name) as ReplicaSet | undefined;
+    // Gone or going: the garbage collector deletes its pods through their owner references.
+    if (!rs || rs.metadata.deletionTimestamp) return;
+
+    let selector;
+    try {
+      selector = workloadSelector(rs, rs.spec?.selector);
+    } catch (err) {
+      this.#events.warning(rs, 'InvalidSelector', (err as Error).message);
+      throw terminal(err);
+    }
+
+    const all = this.#store.list(PODS, { namespace: namespace as string }).items as Pod[];
+    const owned = claimObjects({ store: this.#store, resource: PODS, owner: rs, selector, candidates: all, log });
+    const active = owned.filter(isPodActive);
+
+    const want = rs.spec.replicas ?? 1;
+    let changed = false;
+    if (active.length < want) {
+      changed = this.#createPods(rs, Math.min(want - active.length, this.#burst), log) > 0;
+    } else if (active.length > want) {
+      const doomed = [...active].sort(compareForDeletion).slice(0, Math.min(active.length - want, this.#burst));
+      changed = this.#deletePods(rs, doomed, log) > 0;
+    }
+
+    // Count what is true now: a re-list, cheap against the local store.
+    const now = this.#clock.now();
+    const after = changed
+      ? (this.#store.list(PODS, { namespace: namespace as string }).items as Pod[]).filter(
+          (p) => isPodActive(p) && p.metadata.ownerReferences?.some((r) => r.controller && r.uid === rs.metadata.uid),
+        )
+      : active;
+    const minReady = rs.spec.minReadySeconds ?? 0;
+    const templateLabels = Object.entries(rs.spec.template?.metadata?.labels ?? {});
+    const status: ReplicaSetStatus = {
+      replicas: after.length,
+      fullyLabeledReplicas: after.filter((p) => templateLabels.every(([k, v]) => p.metadata.labels?.[k] === v)).length,
+      readyReplicas: after.filter(isPodReady).length,
+      availableReplicas: after.filter((p) => isPodAvailable(p, minReady, now)).length,
+      observedGeneration: rs.metadata.generation ?? 1,
+      ...(rs.status?.conditions?.length ? { conditions: rs.status.conditions } : {}),
+    };
+    this.#writeStatus(rs, status);
+
+    const wait = nextAvailableInMs(after, minReady, now);
+    return wait !== undefined ? { requeueAfter: wait } : undefined;
+  }
+
+  #createPods(rs: ReplicaSet, count: number, log: Logger): number {
+    let created = 0;
+    for (let i = 0; i < count; i++) {
+      const pod = this.#store.create(PODS, podFromTemplate(rs.spec.template, rs));
+      created++;
+      this.#events.normal(rs, 'SuccessfulCreate', `Created pod: ${pod.metadata.name}`);
+      log.debug({ pod: pod.metadata.name }, 'created pod');
+    }
+    return created;
+  }
+
+  #deletePods(rs: ReplicaSet, pods: readonly Pod[], log: Logger): number {
+    let deleted = 0;
+    for (const pod of pods) {
+      try {
+        // uid precondition: never delete a newer pod that reused the name
+        this.#store.delete(PODS, pod.metadata.namespace, pod.metadata.name, { uid: pod.metadata.uid as string });
+      } catch (err) {
+        if (isStale(err)) continue;
+        throw err;
+      }
+      deleted++;
+      this.#events.normal(rs, 'SuccessfulDelete', `Deleted pod: ${pod.metadata.name}`);
+      log.debug({ pod: pod.metadata.name }, 'deleted pod');
+    }
+    return deleted;
+  }
+
+  #writeStatus(rs: ReplicaSet, status: ReplicaSetStatus): void {
+    if (JSON.stringify(rs.status ?? {}) === JSON.stringify(status)) return;
+    try {
+      this.#store.updateStatus(REPLICASETS, { ...rs, status });
+    } catch (err) {
+      // changed meanwhile: its watch event brings us back with the newer object
+      if (!isStale(err)) throw err;
+    }
+  }
+}

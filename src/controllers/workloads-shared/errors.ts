@@ -1,0 +1,44 @@
+/** Error catalog of the workload controllers (ReplicaSet, Deployment, Job) and the rollout helpers. */
+import { defineError } from '../../core/errors.js';
+
+export const InvalidSelector = defineError(
+  'MBX_WORKLOADS_INVALID_SELECTOR',
+  (kind: string, name: string, why: string) =>
+    `${kind} "${name}" has an invalid spec.selector: ${why}; fix the selector (it must match spec.template.metadata.labels) and apply again`,
+  { httpStatus: 422 },
+);
+
+export const EmptySelector = defineError(
+  'MBX_WORKLOADS_EMPTY_SELECTOR',
+  (kind: string, name: string) =>
+    `${kind} "${name}" has an empty spec.selector, which would select every pod in the namespace; give it matchLabels that match spec.template.metadata.labels`,
+  { httpStatus: 422 },
+);
+
+export const InvalidRestartPolicy = defineError(
+  'MBX_WORKLOADS_JOB_RESTART_POLICY',
+  (name: string, policy: string) =>
+    `Job "${name}" has restartPolicy ${policy}; a Job's pods need restartPolicy OnFailure or Never`,
+  { httpStatus: 422 },
+);
+
+export const RevisionNotFound = defineError(
+  'MBX_WORKLOADS_REVISION_NOT_FOUND',
+  (revision: number) =>
+    `unable to find specified revision ${revision} in history; list the revisions with \`meshbox rollout history deployment/NAME\``,
+  { httpStatus: 404 },
+);
+
+export const NoRolloutHistory = defineError(
+  'MBX_WORKLOADS_NO_ROLLOUT_HISTORY',
+  (name: string) =>
+    `no rollout history found for deployment "${name}"; a previous revision exists only after the pod template has changed once`,
+  { httpStatus: 404 },
+);
+
+export const InvalidIntOrPercent = defineError(
+  'MBX_WORKLOADS_INVALID_INT_OR_PERCENT',
+  (field: string, value: string) =>
+    `${field} is ${value}; use a non-negative integer or a percentage such as "25%"`,
+  { httpStatus: 422 },
+);
