@@ -52,10 +52,15 @@ export class ListenerRuntime {
         requestTimeout: parseDuration(l.requestTimeout) ?? 0,
         keepAliveTimeout: parseDuration(l.idleTimeout) ?? 60_000,
         connectionsCheckingInterval: 250,
-        requireHostHeader: true,
+        // Checked below instead, so the 400 carries x-meshbox-error like every other rejection.
+        requireHostHeader: false,
         joinDuplicateHeaders: true,
       } as http.ServerOptions,
       (req, res) => {
+        if (req.headers.host === undefined && req.httpVersionMinor === 1) {
+          rejectRaw(req.socket, 400, 'Bad Request', this.#proxyName, 'HTTP/1.1 request without a Host header');
+          return;
+        }
         if (req.rawHeaders.length / 2 > l.maxHeaderCount) {
           rejectRaw(req.socket, 431, 'Request Header Fields Too Large', this.#proxyName, `more than ${l.maxHeaderCount} header lines`);
           return;
@@ -132,6 +137,9 @@ export class ListenerRuntime {
       this.#server.once('error', onError);
       this.#server.listen({ host: this.address, port: this.port, backlog: 1024 }, () => {
         this.#server.removeListener('error', onError);
+        // The http server never listens itself; 'listening' starts its connection tracking,
+        // which enforces headersTimeout/requestTimeout (slowloris) and closeIdleConnections.
+        this.#http1.emit('listening');
         resolve();
       });
     });
@@ -155,6 +163,7 @@ export class ListenerRuntime {
 
   destroyAll(): void {
     this.#server.close();
+    this.#http1.close(() => {});
     for (const s of this.#sockets) s.destroy();
     this.#sockets.clear();
   }
