@@ -285,6 +285,12 @@ test('malformed and unusual packets: FORMERR/NOTIMP/REFUSED when a reply is poss
     // zone transfer and CHAOS class: REFUSED
     assert.equal((await ask(port, 'cluster.local', 'AXFR')).p.rcode, 'REFUSED');
     assert.equal((await ask(port, 'web.default.svc.cluster.local', 'A', { klass: 'CH' })).p.rcode, 'REFUSED');
+    // a label holding a '.' byte is one label, not two: no cluster name matches it
+    const dotted = dnsPacket.encode({ type: 'query', id: 8, questions: [{ name: 'x.cluster.local', type: 'A' }] });
+    const weird = Buffer.concat([dotted.subarray(0, 12), Buffer.from([15]), Buffer.from('web.default.svc'), dotted.subarray(14)]);
+    const w = decodeAnswer(await udpExchange(HOST, port, weird));
+    assert.equal(w.rcode, 'NXDOMAIN');
+    assert.equal(w.answers!.length, 0);
     // TCP: a frame too short for a header closes the connection, the server goes on
     const sock = net.connect({ host: HOST, port });
     await new Promise<void>((resolve) => {

@@ -31,6 +31,7 @@ import {
   HEADER_SIZE,
   RCODE,
   opcodeOf,
+  plainQuestionName,
   questionEnd,
   rawReply,
   readHeader,
@@ -348,8 +349,10 @@ export class DnsServer {
     if (qtype === 'AXFR' || qtype === 'IXFR') return this.#refused(req, qEnd);
     if (this.#records.isAuthoritativeFor(lname)) {
       if (qclass !== 'IN' && qclass !== 'ANY') return this.#refused(req, qEnd);
-      const result = this.#records.lookup(q.name, qtype)!;
       this.#stats.cluster++;
+      // No cluster name has such bytes; looking the decoded text up could match a different name.
+      if (!plainQuestionName(req, qEnd)) return this.#authoritative(ctx, lname, { rcode: 'NXDOMAIN' });
+      const result = this.#records.lookup(q.name, qtype)!;
       if (result.rcode === 'NOERROR' && result.chase !== undefined) return this.#chase(ctx, q.name, result, qtype);
       return this.#authoritative(ctx, lname, result);
     }

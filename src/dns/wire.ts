@@ -111,3 +111,22 @@ export function sameQuestion(a: Buffer, aEnd: number, b: Buffer, bEnd: number): 
   }
   return true;
 }
+
+/**
+ * True when every label of the question name is made of letters, digits, '-', '_' or '*'. Every name
+ * in the cluster zone is; a label holding a '.' byte or binary would decode to a different name.
+ */
+export function plainQuestionName(buf: Buffer, questionEndOffset: number): boolean {
+  const end = questionEndOffset - 4;
+  for (let off = HEADER_SIZE; off < end; ) {
+    const len = buf[off]!;
+    if (len === 0) break;
+    for (let i = off + 1; i <= off + len; i++) {
+      const c = buf[i]!;
+      const ok = (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || (c >= 0x30 && c <= 0x39) || c === 0x2d || c === 0x5f || c === 0x2a;
+      if (!ok) return false;
+    }
+    off += len + 1;
+  }
+  return true;
+}
