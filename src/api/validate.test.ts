@@ -142,6 +142,11 @@ describe('validateObject (server side, no positions)', () => {
     has(slice, 'endpoints[0].addresses', 'at least one item');
   });
 
+  it('tells where a field misplaced one level too high belongs', () => {
+    has(validateObject(pod({ containers: [container], image: 'host' })), 'spec.image', 'image belongs under containers[] or initContainers[] (check the indentation)');
+    has(validateObject({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p' }, containers: [container] }), 'containers', 'containers belongs under spec');
+  });
+
   it('names the known kinds and versions', () => {
     has(validateObject({ apiVersion: 'v1', kind: 'Widget', metadata: { name: 'w' } }), 'kind', 'known kinds: Namespace, Pod, ConfigMap, Secret');
     has(validateObject({ apiVersion: 'v1', kind: 'pod', metadata: { name: 'w' } }), 'kind', 'did you mean Pod?');

@@ -43,6 +43,27 @@ function describe(value: unknown): string {
   return typeof value;
 }
 
+/** The object schema a field value holds, looking through lists and maps. */
+function objectIn(schema: Schema): Extract<Schema, { type: 'object' }> | undefined {
+  if (schema.type === 'object') return schema;
+  if (schema.type === 'array' || schema.type === 'map') return objectIn(schema.type === 'array' ? schema.items : schema.values);
+  return undefined;
+}
+
+/**
+ * Where a field misplaced one level too high belongs: `image` under a PodSpec belongs under
+ * `containers[]` (or `initContainers[]`). Only direct children are searched, so the hint stays short.
+ */
+function homeOf(schema: Extract<Schema, { type: 'object' }>, name: string): string | undefined {
+  const homes: string[] = [];
+  for (const [fieldName, field] of Object.entries(schema.fields)) {
+    if (field.support !== 'supported') continue;
+    const child = objectIn(field.schema);
+    if (child && Object.hasOwn(child.fields, name) && child.fields[name]?.support !== 'rejected') homes.push(field.schema.type === 'array' ? `${fieldName}[]` : fieldName);
+  }
+  return homes.length > 0 && homes.length <= 3 ? homes.join(' or ') : undefined;
+}
+
 export function walkSchema(schema: Schema, value: unknown, path: Segment[] = [], out: RawIssue[] = []): RawIssue[] {
   new Walker(out).walk(schema, value, path);
   return out;
@@ -170,7 +191,11 @@ class Walker {
           message += `, did you mean ${close}?`;
           suggested.add(close);
         }
-        else if (known.length <= 12) message += `; known fields here: ${known.join(', ')}`;
+        else {
+          const home = homeOf(schema, name);
+          if (home) message += `; ${name} belongs under ${home} (check the indentation)`;
+          else if (known.length <= 12) message += `; known fields here: ${known.join(', ')}`;
+        }
         this.#error(childPath, message, 'key');
         continue;
       }
