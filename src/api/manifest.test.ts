@@ -239,7 +239,19 @@ const BAD: BadCase[] = [
           version: 1.10
     `,
     at: 'pod.yaml:6:14: metadata.labels.version',
-    message: 'must be a string, got number 1.1; quote it',
+    message: 'must be a string, got number 1.1; quote it: "1.10"',
+  },
+  {
+    name: 'a YAML 1.1 boolean word where a string belongs',
+    text: pod(y`
+      - name: app
+        image: host
+        env:
+        - name: DEBUG
+          value: yes
+    `),
+    at: 'pod.yaml:11:14: spec.containers[0].env[0].value',
+    message: 'must be a string, got boolean true; quote it: "yes"',
   },
   {
     name: 'an invalid namespace',

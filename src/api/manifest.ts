@@ -137,7 +137,8 @@ function loadSource(source: ManifestSource, result: LoadResult, identities: Map<
       for (const r of raw) {
         const path = [...prefix, ...r.path];
         const offset = locateNode(doc, root, path, r.anchor);
-        (r.severity === 'error' ? result.issues : result.warnings).push(issue(offset, fieldPath(path), r.message));
+        const message = withSourceText(r.message, source.text, offset);
+        (r.severity === 'error' ? result.issues : result.warnings).push(issue(offset, fieldPath(path), message));
       }
       if (errors.length > 0) continue;
       const objectOffset = locateNode(doc, root, prefix, 'value');
@@ -156,6 +157,17 @@ function loadSource(source: ManifestSource, result: LoadResult, identities: Map<
       result.documents.push({ object: kube, source: position });
     }
   }
+}
+
+/**
+ * The walker sees YAML 1.1's `yes` as true and `1.10` as 1.1; "quote it" hints show what the user
+ * wrote, not what the parser made of it.
+ */
+function withSourceText(message: string, text: string, offset: number): string {
+  const hint = /quote it: "[^"]*"$/.exec(message);
+  if (!hint) return message;
+  const plain = /^[^\s,\]}#"']+/.exec(text.slice(offset, offset + 100));
+  return plain ? `${message.slice(0, hint.index)}quote it: "${plain[0]}"` : message;
 }
 
 function rangeStart(node: Node): number {
