@@ -229,6 +229,11 @@ export class ClusterRecords {
     return Math.floor(this.#now() / 1000) >>> 0;
   }
 
+  /** moves on every change; answers computed under one serial stay valid while it holds */
+  get serial(): number {
+    return this.#serial;
+  }
+
   #touch(): void {
     // SOA serial moves forward on every change, like CoreDNS's "last modified" serial.
     this.#serial = Math.max(this.#serial + 1, this.#nowSeconds()) >>> 0;

@@ -19,6 +19,7 @@ import { systemClock } from '../core/clock.js';
 import { describeError } from '../core/errors.js';
 import { silentLogger, type Logger } from '../core/logger.js';
 import { AnswerCache } from './answer-cache.js';
+import { AnswerMemo, memoKey } from './answer-memo.js';
 import type { ClusterRecords, LookupResult } from './cluster-records.js';
 import { DnsBindFailed, DnsNotStarted } from './errors.js';
 import { UpstreamForwarder, formatUpstream, parseUpstream } from './upstream-forwarder.js';
@@ -110,6 +111,7 @@ export class DnsServer {
   #forwarder: UpstreamForwarder | undefined;
   #bound: { host: string; port: number } | undefined;
   #lastWarn = 0;
+  #memo = new AnswerMemo();
   #clock: Clock;
   readonly #stats: DnsServerStats = {
     queries: 0, cluster: 0, nxdomain: 0, forwarded: 0, cacheHits: 0,
@@ -326,6 +328,15 @@ export class DnsServer {
     const qEnd = h.qdcount === 1 ? questionEnd(req) : undefined;
     if (opcodeOf(h.flags) !== 0) return rawReply(req, RCODE.NOTIMP, FLAG_RA, qEnd);
     if (qEnd === undefined) return this.#formerr(req);
+    const memo = memoKey(req, h, qEnd, tcp);
+    if (memo) {
+      const hit = this.#memo.get(memo.key, this.#records.serial, req);
+      if (hit) {
+        this.#stats.cluster++;
+        if (hit.nxdomain) this.#stats.nxdomain++;
+        return hit.answer;
+      }
+    }
     let packet: dnsPacket.DecodedPacket;
     try {
       packet = dnsPacket.decode(req);
@@ -352,9 +363,12 @@ export class DnsServer {
       this.#stats.cluster++;
       // No cluster name has such bytes; looking the decoded text up could match a different name.
       if (!plainQuestionName(req, qEnd)) return this.#authoritative(ctx, lname, { rcode: 'NXDOMAIN' });
+      const serial = this.#records.serial;
       const result = this.#records.lookup(q.name, qtype)!;
       if (result.rcode === 'NOERROR' && result.chase !== undefined) return this.#chase(ctx, q.name, result, qtype);
-      return this.#authoritative(ctx, lname, result);
+      const answer = this.#authoritative(ctx, lname, result);
+      if (memo && memo.maxSize === ctx.maxSize) this.#memo.put(memo.key, serial, answer, result.rcode === 'NXDOMAIN');
+      return answer;
     }
     return this.#forward(ctx, lname, qtype, qclass, opt?.flag_do === true);
   }
