@@ -189,7 +189,7 @@ export const serviceSchema = kindSchema(
         sessionAffinityConfig: object({ clientIP: object({ timeoutSeconds: integer({ min: 1, max: 86400 }) }) }),
         publishNotReadyAddresses: boolean(),
         internalTrafficPolicy: oneOf('Cluster', 'Local'),
-        externalTrafficPolicy: ignored(`${'every pod runs on this machine, so Cluster and Local behave the same'}`, oneOf('Cluster', 'Local')),
+        externalTrafficPolicy: ignored('every pod runs on this machine, so Cluster and Local behave the same', oneOf('Cluster', 'Local')),
         ipFamilies: ignored('meshbox allocates IPv4 service addresses', array(oneOf('IPv4', 'IPv6'))),
         ipFamilyPolicy: ignored('meshbox allocates IPv4 service addresses', oneOf('SingleStack', 'PreferDualStack', 'RequireDualStack')),
         trafficDistribution: ignored('every endpoint is on this machine'),
