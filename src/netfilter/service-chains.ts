@@ -25,6 +25,8 @@ export interface ServiceChainsOptions {
   prefix?: string;
   bridge: string;
   podCidr: string;
+  /** VIPs of this CIDR that no Service port serves are rejected, never routed out of the machine */
+  serviceCidr?: string;
   masqMark?: number;
 }
 
@@ -102,7 +104,11 @@ export class ServiceChains {
   render(rules: readonly ServicePortRule[]): RenderedRules {
     return renderServiceRules(
       rules,
-      { prefix: this.prefix, podCidr: this.#opts.podCidr, ...(this.#opts.masqMark !== undefined ? { masqMark: this.#opts.masqMark } : {}) },
+      {
+        prefix: this.prefix,
+        podCidr: this.#opts.podCidr,
+        ...(this.#opts.serviceCidr ? { serviceCidr: this.#opts.serviceCidr } : {}),
+        ...(this.#opts.masqMark !== undefined ? { masqMark: this.#opts.masqMark } : {}) },
       this.#natChains,
     );
   }

@@ -95,3 +95,10 @@ test('prefix from the bridge name: stable, distinct, valid', () => {
   assert.throws(() => checkPrefix('way-too-long-prefix'), { code: 'MBX_NETFILTER_INVALID_PREFIX' });
   assert.match(chainHash('x'), /^[A-Z2-7]{12}$/);
 });
+
+test('with the service CIDR, unserved VIPs and ports are rejected after the per-port rules', () => {
+  const { filter } = renderServiceRules([{ ...web, endpoints: [] }], { ...opts, serviceCidr: '10.96.0.0/16' });
+  const lines = filter.split('\n').filter((l) => l.startsWith('-A '));
+  assert.equal(lines.length, 2);
+  assert.match(lines[1]!, /-d 10\.96\.0\.0\/16 .*-j REJECT/);
+});

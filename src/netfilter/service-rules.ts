@@ -39,6 +39,8 @@ export interface RenderOptions {
   prefix: string;
   /** traffic to a VIP from outside this CIDR is masqueraded */
   podCidr: string;
+  /** when set, new connections to any other address or port of this CIDR are rejected (never routed out) */
+  serviceCidr?: string;
   /** the packet mark bit that asks P-POSTROUTING to masquerade (kube-proxy's 0x4000) */
   masqMark?: number;
 }
@@ -125,6 +127,10 @@ export function renderServiceRules(rules: readonly ServicePortRule[], opts: Rend
   }
   // Published node ports answer on 127.0.0.1 only (DESIGN.md: published ports bind 127.0.0.1).
   natRules.push(`-A ${n.services} -d 127.0.0.1/32 -j ${n.nodePorts}`);
+
+  if (opts.serviceCidr) {
+    filterRules.push(`-A ${n.services} -d ${opts.serviceCidr} -m comment --comment "no Service at this address and port" -j REJECT --reject-with icmp-port-unreachable`);
+  }
 
   const stale = [...staleNatChains].filter((c) => !natChains.has(c)).sort();
   const nat = [

@@ -1,0 +1,212 @@
+/**
+ * Compiles resolved NetworkPolicy state into one iptables-restore text for the host's filter table.
+ *
+ * WHERE IT IS ENFORCED — on the host, in FORWARD, for the traffic of one bridge (option B of the
+ * design brief), not in each pod's netns (option A). Both were tried on paper against how meshbox
+ * moves packets; B wins on Kubernetes semantics:
+ *   - Service VIPs are DNATed on the host (kube-proxy style, with br_netfilter). A pod's own OUTPUT
+ *     chain sees the ClusterIP, never the endpoint it ends up at, so per-pod egress rules on pod IPs
+ *     would block `app → Service → allowed pod` (the most common path). Host FORWARD runs after
+ *     PREROUTING's DNAT and before POSTROUTING's masquerade: it sees the real source pod and the
+ *     real destination pod and port, as Calico's per-workload chains do.
+ *   - The sidecar's REDIRECT (to 15006/15001) happens inside the pod netns, after FORWARD: ports in
+ *     policies match the ports the client used, with or without the mesh.
+ *   - Traffic from the node to a pod (probes, `meshbox exec` helpers, DNS replies) goes through
+ *     OUTPUT/INPUT, not FORWARD: "a pod cannot block its node" holds without a rule; same for
+ *     loopback inside a pod.
+ *   - One atomic iptables-restore per change for the whole bridge, one exec, no nsenter per pod:
+ *     measured 4-10 ms per apply here (see test/integration/netpol-enforce.test.ts output).
+ * Costs of B: it needs br_netfilter with bridge-nf-call-iptables=1 (service VIPs need it too), and
+ * pods are recognised by IP, so a pod with CAP_NET_RAW could spoof a source IP (Calico matches the
+ * veth; meshbox's CNI result cache knows it, a later step).
+ *
+ * Peer IPs change as pods come and go: instead of ipsets (the ipset tool is not installed here and
+ * would be one more moving part), the whole rule set is regenerated and swapped in one
+ * iptables-restore --noflush transaction; the controller skips the exec when the text is unchanged.
+ *
+ * Layout, per bridge (D = dispatch chain, hooked from FORWARD for packets from and to the bridge):
+ *   D:  ESTABLISHED,RELATED → RETURN  (replies to allowed connections always pass)
+ *       -s <node address> → RETURN    (hairpin/masqueraded node traffic; the node is never blocked)
+ *       -s <pod ip> → E-<pod>         (one per pod isolated for egress)
+ *       -d <pod ip> → I-<pod>         (one per pod isolated for ingress)
+ *   I-/E-<pod>: one line per (peer CIDR, port) a rule allows → RETURN; then REJECT.
+ * RETURN (not ACCEPT) keeps the rest of FORWARD in force (egress-NAT and service rules), and lets a
+ * packet pass the sender's egress chain and then the receiver's ingress chain.
+ *
+ * DENIED TRAFFIC IS REJECTED, not dropped: TCP gets a reset (the client sees ECONNREFUSED at once),
+ * other protocols ICMP admin-prohibited (EHOSTUNREACH). A drop would make clients hang until their
+ * connect timeout, which reads as a network fault rather than a policy.
+ */
+import { createHash } from 'node:crypto';
+import { PolicyInvalidBridge } from './errors.js';
+import { cidrMinus } from './cidr-minus.js';
+
+export type PolicyProtocol = 'TCP' | 'UDP' | 'SCTP';
+
+/** A destination port match: all ports of the protocol, one port, or port..endPort. */
+export interface PolicyPort {
+  protocol: PolicyProtocol;
+  port?: number;
+  endPort?: number;
+}
+
+/** A peer: a CIDR or address, minus the excepts (ipBlock), or a pod IP. */
+export interface PolicyPeer {
+  cidr: string;
+  except?: readonly string[];
+}
+
+/**
+ * One allow rule. 'any' matches everything; an empty list matches nothing (a selector that
+ * selects no pod, a named port no container has), exactly as Kubernetes reads them.
+ */
+export interface PolicyRule {
+  peers: 'any' | readonly PolicyPeer[];
+  ports: 'any' | readonly PolicyPort[];
+  /** shown in iptables -S, e.g. "default/allow-frontend ingress[0]" */
+  comment?: string;
+}
+
+/** A pod isolated for a direction allows what some rule allows; an absent direction is not isolated. */
+export interface PodPolicy {
+  /** stable identity (the pod uid): names the pod's chains */
+  id: string;
+  /** "namespace/name", for comments */
+  name: string;
+  ip: string;
+  ingress?: readonly PolicyRule[];
+  egress?: readonly PolicyRule[];
+}
+
+export interface PolicyRuleSetInput {
+  bridge: string;
+  pods: readonly PodPolicy[];
+  /** addresses of this node on the bridge (the gateway): never blocked, as in Kubernetes */
+  nodeAddresses?: readonly string[];
+  /** chains of this bridge found in the kernel: those not rendered again are deleted */
+  existingChains?: readonly string[];
+}
+
+export interface PolicyRuleSet {
+  text: string;
+  /** every chain the text leaves in place (dispatch first) */
+  chains: string[];
+  /** chains the text deletes */
+  deleted: string[];
+}
+
+const BRIDGE_RE = /^[A-Za-z0-9_.-]{1,15}$/;
+
+/** The dispatch chain of a bridge, hooked from FORWARD. */
+export function dispatchChainFor(bridge: string): string {
+  if (!BRIDGE_RE.test(bridge)) throw PolicyInvalidBridge(bridge);
+  return `MBX-NP-${bridge}`;
+}
+
+/** Prefix of the per-pod chains of a bridge (a hash: bridge names may be 15 characters). */
+export function podChainPrefixFor(bridge: string): string {
+  if (!BRIDGE_RE.test(bridge)) throw PolicyInvalidBridge(bridge);
+  return `MBXNP-${hash(bridge, 6)}-`;
+}
+
+/** True for chains this bridge's policy rules own (dispatch and per-pod). */
+export function isPolicyChainOf(bridge: string, chain: string): boolean {
+  return chain === dispatchChainFor(bridge) || chain.startsWith(podChainPrefixFor(bridge));
+}
+
+export function podChainName(bridge: string, podId: string, direction: 'ingress' | 'egress'): string {
+  // 6 + 6 + 1 + 2 + 12 = 27 characters, under iptables' 28
+  return `${podChainPrefixFor(bridge)}${direction === 'ingress' ? 'I' : 'E'}-${hash(podId, 12)}`;
+}
+
+/** The lines of one pod's chain for one direction (no table header): allow lines, then the rejects. */
+export function compilePodPolicy(chain: string, rules: readonly PolicyRule[], direction: 'ingress' | 'egress'): string[] {
+  const lines: string[] = [];
+  const peerFlag = direction === 'ingress' ? '-s' : '-d';
+  for (const rule of rules) {
+    const comment = rule.comment ? ` -m comment --comment ${quote(rule.comment)}` : '';
+    const peerMatches = rule.peers === 'any' ? [''] : rule.peers.flatMap((p) => cidrMinus(p.cidr, p.except).map((c) => ` ${peerFlag} ${c}`));
+    const portMatches = rule.ports === 'any' ? [''] : rule.ports.map(portMatch);
+    for (const peer of peerMatches) for (const port of portMatches) lines.push(`-A ${chain}${peer}${port}${comment} -j RETURN`);
+  }
+  lines.push(`-A ${chain} -p tcp -j REJECT --reject-with tcp-reset`);
+  lines.push(`-A ${chain} -j REJECT --reject-with icmp-admin-prohibited`);
+  return lines;
+}
+
+export function compilePolicyRuleSet(input: PolicyRuleSetInput): PolicyRuleSet {
+  const dispatch = dispatchChainFor(input.bridge);
+  const pods = [...input.pods].sort((a, b) => compareIp(a.ip, b.ip) || a.id.localeCompare(b.id));
+  const chains = [dispatch];
+  const body: string[] = [];
+  const jumps: string[] = [
+    `-A ${dispatch} -m conntrack --ctstate ESTABLISHED,RELATED -j RETURN`,
+    ...(input.nodeAddresses ?? []).flatMap((a) => cidrMinus(a).map((c) => `-A ${dispatch} -s ${c} -j RETURN`)),
+  ];
+  const ingressJumps: string[] = [];
+  for (const pod of pods) {
+    const ip = cidrMinus(pod.ip)[0];
+    if (pod.egress) {
+      const chain = podChainName(input.bridge, pod.id, 'egress');
+      chains.push(chain);
+      jumps.push(`-A ${dispatch} -s ${ip} -m comment --comment ${quote(`${pod.name} egress`)} -j ${chain}`);
+      body.push(...compilePodPolicy(chain, pod.egress, 'egress'));
+    }
+    if (pod.ingress) {
+      const chain = podChainName(input.bridge, pod.id, 'ingress');
+      chains.push(chain);
+      ingressJumps.push(`-A ${dispatch} -d ${ip} -m comment --comment ${quote(`${pod.name} ingress`)} -j ${chain}`);
+      body.push(...compilePodPolicy(chain, pod.ingress, 'ingress'));
+    }
+  }
+  const kept = new Set(chains);
+  const deleted = [...new Set(input.existingChains ?? [])].filter((c) => !kept.has(c) && isPolicyChainOf(input.bridge, c)).sort();
+  // Declaring a chain in a --noflush restore creates or flushes it; deletion comes last, once the
+  // dispatch chain no longer jumps to it.
+  const text = [
+    '*filter',
+    ...chains.map((c) => `:${c} - [0:0]`),
+    ...deleted.map((c) => `:${c} - [0:0]`),
+    ...jumps,
+    ...ingressJumps,
+    ...body,
+    ...deleted.map((c) => `-X ${c}`),
+    'COMMIT',
+    '',
+  ].join('\n');
+  return { text, chains, deleted };
+}
+
+/** The text that removes every chain of the bridge's policy rules (after the FORWARD hooks are gone). */
+export function compilePolicyTeardown(bridge: string, existingChains: readonly string[]): string {
+  const ours = [...new Set(existingChains)].filter((c) => isPolicyChainOf(bridge, c)).sort();
+  if (ours.length === 0) return '';
+  return ['*filter', ...ours.map((c) => `:${c} - [0:0]`), ...ours.map((c) => `-X ${c}`), 'COMMIT', ''].join('\n');
+}
+
+function portMatch(p: PolicyPort): string {
+  const proto = p.protocol.toLowerCase();
+  if (p.port === undefined) return ` -p ${proto}`;
+  const range = p.endPort !== undefined && p.endPort > p.port ? `${p.port}:${p.endPort}` : `${p.port}`;
+  return ` -p ${proto} -m ${proto} --dport ${range}`;
+}
+
+function quote(comment: string): string {
+  // iptables comments: at most 256 bytes; keep to a safe character set so the restore parser
+  // never sees a quote or newline from a user's object name.
+  return `"${comment.replace(/[^A-Za-z0-9 ._/:\-[\]=,]/g, '_').slice(0, 200)}"`;
+}
+
+function compareIp(a: string, b: string): number {
+  const na = a.split('.').map(Number);
+  const nb = b.split('.').map(Number);
+  for (let i = 0; i < 4; i++) {
+    const d = (na[i] ?? 0) - (nb[i] ?? 0);
+    if (d !== 0) return d;
+  }
+  return 0;
+}
+
+function hash(text: string, n: number): string {
+  return createHash('sha256').update(text).digest('hex').slice(0, n);
+}
