@@ -42,3 +42,10 @@ export const InvalidIntOrPercent = defineError(
     `${field} is ${value}; use a non-negative integer or a percentage such as "25%"`,
   { httpStatus: 422 },
 );
+
+export const RollbackPaused = defineError(
+  'MBX_WORKLOADS_ROLLBACK_PAUSED',
+  (name: string) =>
+    `you cannot rollback a paused deployment ("${name}"); resume it first (set spec.paused to false) and try again`,
+  { httpStatus: 409 },
+);
