@@ -6,9 +6,7 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { applyDefaults } from '../api/defaults.js';
-import type { ResourceType } from '../api/resources.js';
-import type { ConfigMap, KubeObject, Pod, Secret } from '../api/types.js';
+import type { ConfigMap, Pod, Secret } from '../api/types.js';
 import { validateObject } from '../api/validate.js';
 import { checkBridgeClash } from '../cni/check-bridge-clash.js';
 import type { CniNetwork } from '../cni/cni-network.js';
@@ -26,6 +24,7 @@ import { DnsServer } from '../dns/dns-server.js';
 import { readHostResolvers } from '../dns/read-host-resolvers.js';
 import { ApiServer } from './api-server.js';
 import { derive, type DaemonConfig, type DerivedConfig } from './config.js';
+import { createAdmission } from './admission.js';
 import { AlreadyRunning, NotRoot } from './errors.js';
 import { setupHostNetwork } from './host-network.js';
 import { buildMachine, removeEverything, type Machine } from './machine.js';
@@ -133,7 +132,7 @@ export class Daemon {
 
     this.#api = new ApiServer({
       store,
-      admit: (_resource: ResourceType, obj: KubeObject) => applyDefaults(obj),
+      admit: createAdmission({ nodeName: NODE_NAME }),
       validate: (obj) => validateObject(obj).map((i) => ({ path: i.field, message: i.message })),
       podIO: new MachinePodIO(store, pods, containers),
       logger: log.child({ component: 'api' }),

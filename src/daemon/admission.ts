@@ -1,0 +1,35 @@
+/**
+ * What the API server does to an object before it is stored, beyond validation: Kubernetes'
+ * defaults, then the work of built-in admission plugins and the scheduler that meshbox folds in.
+ */
+import { applyDefaults } from '../api/defaults.js';
+import type { ResourceType } from '../api/resources.js';
+import type { KubeObject, Pod } from '../api/types.js';
+import { POD_FINALIZER } from '../controllers/pods/pod-reconciler.js';
+
+export interface AdmissionOptions {
+  nodeName: string;
+}
+
+export function createAdmission(options: AdmissionOptions): (resource: ResourceType, obj: KubeObject, old?: KubeObject) => KubeObject {
+  return (resource, input, old) => {
+    const obj = applyDefaults(input);
+    switch (resource.kind) {
+      case 'Namespace':
+        // the NamespaceDefaultLabelName admission: lets NetworkPolicies select namespaces by name
+        obj.metadata.labels = { ...obj.metadata.labels, 'kubernetes.io/metadata.name': obj.metadata.name };
+        break;
+      case 'Pod': {
+        const pod = obj as Pod;
+        if (!old) {
+          // one machine: scheduling is binding to it; the finalizer makes teardown survive a crash
+          pod.spec.nodeName ??= options.nodeName;
+          const finalizers = pod.metadata.finalizers ?? [];
+          if (!finalizers.includes(POD_FINALIZER)) pod.metadata.finalizers = [...finalizers, POD_FINALIZER];
+        }
+        break;
+      }
+    }
+    return obj;
+  };
+}
