@@ -195,8 +195,7 @@ export class Proxy {
 
   #build(snapshot: Snapshot): Built {
     const stacks = new Map<string, ClusterStack>();
-    const now = (): number => Date.now();
-    for (const c of snapshot.clusters) stacks.set(c.name, new ClusterStack(c, this.#registry, now));
+    for (const c of snapshot.clusters) stacks.set(c.name, new ClusterStack(c, this.#registry));
     const routeConfigs = new Map(snapshot.routes.map((r) => [r.name, r]));
     const contexts: Built['contexts'] = new Map();
     for (const l of snapshot.listeners) {

@@ -112,9 +112,13 @@ export class AdminServer {
   #envoyStats(): string {
     const lines: string[] = [];
     for (const c of this.#proxy.clusters) {
-      lines.push(`cluster.${c.name}.upstream_rq_active: ${c.active}`);
-      lines.push(`cluster.${c.name}.upstream_rq_retry_active: ${c.pendingRetries}`);
-      lines.push(`cluster.${c.name}.upstream_rq_pending_overflow: ${c.overflows}`);
+      const b = c.breaker;
+      lines.push(`cluster.${c.name}.upstream_rq_active: ${b.activeRequests}`);
+      lines.push(`cluster.${c.name}.upstream_rq_pending_active: ${b.pendingRequests}`);
+      lines.push(`cluster.${c.name}.upstream_rq_retry_active: ${b.activeRetries}`);
+      lines.push(`cluster.${c.name}.upstream_rq_pending_overflow: ${b.stats.pendingOverflow}`);
+      lines.push(`cluster.${c.name}.upstream_rq_overflow: ${b.stats.requestOverflow}`);
+      lines.push(`cluster.${c.name}.upstream_rq_retry_overflow: ${b.stats.retryOverflow}`);
       let total = 0;
       let ejected = 0;
       for (const u of c.upstreams) {

@@ -11,8 +11,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse, ClientHttp2Stream, IncomingHttpHeaders } from 'node:http2';
 import type { EndpointState } from '../balance/index.js';
-import type { ResolvedRetry } from '../../meshconfig/cluster-policy.js';
-import { backoffDelay } from '../../core/backoff.js';
+import { decideFault, type LocalFailure } from '../resilience/index.js';
 import {
   FaultAbort,
   NoHealthyUpstream,
@@ -37,7 +36,6 @@ export type DownstreamResponse = ServerResponse | Http2ServerResponse;
 type HeaderObject = Record<string, string | string[] | undefined>;
 
 const kExchange = Symbol('meshbox.exchange');
-const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
 /** Hop-by-hop and framing headers never forwarded (RFC 9110 §7.6.1), plus h2 pseudo headers. */
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'expect', 'host', 'http2-settings']);
 const RESPONSE_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade']);
@@ -71,9 +69,12 @@ export class Exchange {
   responseBytes = 0;
   routeTimer: NodeJS.Timeout | undefined = undefined;
   breakerHeld = false;
+  /** holds a circuit-breaker pending slot until a connection is assigned */
+  pending = false;
   done = false;
   responseStarted = false;
   faultDelayed = false;
+  faultAbort = 0;
 
   constructor(ctx: ListenerContext, req: DownstreamRequest, res: DownstreamResponse) {
     this.ctx = ctx;
@@ -119,15 +120,16 @@ export class Exchange {
       return;
     }
     this.route = route;
-    const fault = route.fault;
-    if (fault !== undefined) {
-      if (fault.abortPercent > 0 && Math.random() * 100 < fault.abortPercent) {
-        this.fail(FaultAbort(this.failure(), fault.abortStatus, { details: { status: fault.abortStatus } }));
+    if (route.fault !== undefined) {
+      const d = decideFault(route.fault, Math.random);
+      if (d.delayMs !== undefined) {
+        this.faultDelayed = true;
+        this.faultAbort = d.abortStatus ?? 0;
+        setTimeout(continueAfterDelay, d.delayMs, this);
         return;
       }
-      if (fault.delayPercent > 0 && fault.delayMs > 0 && Math.random() * 100 < fault.delayPercent) {
-        this.faultDelayed = true;
-        setTimeout(continueAfterDelay, fault.delayMs, this);
+      if (d.abortStatus !== undefined) {
+        this.fail(FaultAbort(this.failure(), d.abortStatus, { details: { status: d.abortStatus } }));
         return;
       }
     }
@@ -147,8 +149,9 @@ export class Exchange {
       return;
     }
     this.target = target;
-    if (!target.stack.tryAcquire()) {
-      this.fail(UpstreamOverflow(this.failure(), `${target.stack.active} requests active, pending limit http1MaxPendingRequests=${target.stack.pool.http1MaxPendingRequests}, maxConnections=${target.stack.pool.maxConnections}`));
+    const overflow = target.stack.admit(this);
+    if (overflow !== '') {
+      this.fail(UpstreamOverflow(this.failure(), overflow));
       return;
     }
     this.breakerHeld = true;
@@ -216,34 +219,19 @@ export class Exchange {
     }
   }
 
+  /** Retries replay the request, so a streamed body (not kept) rules them out. */
   canRetry(): boolean {
-    const route = this.route as CompiledRoute<Target>;
-    return (
-      route.retry.attempts >= this.attempts &&
-      !this.hasBody &&
-      (route.retryNonIdempotent || IDEMPOTENT.has(this.req.method as string)) &&
-      !this.responseStarted
-    );
+    return !this.hasBody && !this.responseStarted;
   }
 
-  /** Whether an upstream status should be retried under the route's retryOn. */
+  /** Whether an upstream status should be retried under the route's retry policy. */
   retriableStatus(status: number): boolean {
-    const r = (this.route as CompiledRoute<Target>).retry;
-    if (r.attempts < this.attempts || !this.canRetry()) return false;
-    const on = r.retryOn;
-    if (status >= 500 && on.has('5xx')) return true;
-    if ((status === 502 || status === 503 || status === 504) && on.has('gateway-error')) return true;
-    if (on.has('retriable-status-codes') && r.retriableStatusCodes.has(status)) return true;
-    if (status === 409 && on.has('retriable-4xx')) return true;
-    return false;
+    return this.canRetry() && (this.route as CompiledRoute<Target>).retry.shouldRetry(this.attempts, status, this.req.method as string);
   }
 
   /** After the last try, a status that would have been retried: pass it on, flagged URX. */
   exhaustedOn(status: number): boolean {
-    const on = (this.route as CompiledRoute<Target>).retry.retryOn;
-    const r = (this.route as CompiledRoute<Target>).retry;
-    return (status >= 500 && on.has('5xx')) || ((status === 502 || status === 503 || status === 504) && on.has('gateway-error')) ||
-      (on.has('retriable-status-codes') && r.retriableStatusCodes.has(status));
+    return (this.route as CompiledRoute<Target>).retry.retryCondition(status) !== undefined;
   }
 
   flagExhausted(status: number): string {
@@ -252,26 +240,21 @@ export class Exchange {
     return `URX ${this.reason}`;
   }
 
-  retriableError(kind: 'connect' | 'reset' | 'timeout'): boolean {
-    const r = (this.route as CompiledRoute<Target>).retry;
-    if (r.attempts < this.attempts || !this.canRetry()) return false;
-    const on = r.retryOn;
-    if (kind === 'connect') return on.has('connect-failure') || on.has('reset') || on.has('5xx') || on.has('gateway-error') || on.has('reset-before-request');
-    if (kind === 'reset') return on.has('reset') || on.has('5xx') || on.has('gateway-error');
-    return on.has('5xx') || on.has('gateway-error');
+  retriableError(kind: LocalFailure): boolean {
+    return this.canRetry() && (this.route as CompiledRoute<Target>).retry.shouldRetry(this.attempts, kind, this.req.method as string);
   }
 
   /** Schedules the next attempt after back-off, respecting the cluster's maxRetries breaker. */
   retry(why: string): void {
     this.lastFailure = why;
     const stack = (this.target as Target).stack;
-    if (!stack.tryAcquireRetry()) {
-      this.fail(UpstreamOverflow(this.failure(), `retry budget: ${stack.pendingRetries} retries active, maxRetries=${stack.pool.maxRetries}; last: ${why}`));
+    if (!stack.breaker.tryAcquireRetry()) {
+      this.fail(UpstreamOverflow(this.failure(), `${stack.breaker.activeRetries} retries active, limit maxRetries=${stack.pool.maxRetries}; last: ${why}`));
       return;
     }
     if (this.tried === undefined) this.tried = new Set();
     if (this.lastEndpoint) this.tried.add(this.lastEndpoint);
-    const delay = backoffDelay(this.attempts - 1, { initialMs: 25, maxMs: 250, jitter: 1 });
+    const delay = (this.route as CompiledRoute<Target>).retry.backoffMs(this.attempts, Math.random);
     setTimeout(retryFired, delay, this);
   }
 
@@ -358,7 +341,12 @@ export class Exchange {
     if (this.routeTimer !== undefined) clearTimeout(this.routeTimer);
     if (this.breakerHeld) {
       this.breakerHeld = false;
-      (this.target as Target).stack.release();
+      const b = (this.target as Target).stack.breaker;
+      b.releaseRequest();
+      if (this.pending) {
+        this.pending = false;
+        b.releasePending();
+      }
     }
     const ms = performance.now() - this.startMs;
     const cl = this.req.headers['content-length'];
@@ -445,20 +433,21 @@ export class Attempt {
     this.ep = ep;
   }
 
-  /** Ends this try's bookkeeping exactly once. */
-  settle(outlierStatus: number): void {
+  /** Ends this try's bookkeeping exactly once; `outcome` feeds outlier detection (none: cancelled). */
+  settle(outcome: number | LocalFailure | undefined): void {
     if (this.finished) return;
     this.finished = true;
     if (this.timer !== undefined) clearTimeout(this.timer);
     const ep = this.ep;
     ep.activeRequests--;
-    if (outlierStatus >= 500 || outlierStatus === 0) ep.rqError++;
-    this.ex.target?.stack.outlier?.report(ep, outlierStatus);
+    if (outcome === undefined) return;
+    if (typeof outcome !== 'number' || outcome >= 500) ep.rqError++;
+    this.ex.target?.stack.outlier?.record(ep, outcome);
   }
 
   cancel(reason: unknown): void {
     if (this.finished) return;
-    this.settle(-1);
+    this.settle(undefined);
     if (this.abortFn) this.abortFn(reason instanceof Error ? reason : new Error(String(reason)));
     else if (this.h2stream && !this.h2stream.destroyed) this.h2stream.close(8 /* CANCEL */);
   }
@@ -467,6 +456,12 @@ export class Attempt {
 
   onConnect(abort: (reason?: unknown) => void): void {
     this.abortFn = abort;
+    const ex = this.ex;
+    if (ex.pending) {
+      // The request got a connection: it no longer counts against http1MaxPendingRequests.
+      ex.pending = false;
+      ex.target?.stack.breaker.releasePending();
+    }
     if (this.finished) abort(new Error('attempt superseded'));
   }
 
@@ -533,12 +528,13 @@ export class Attempt {
     if (this.finished) return;
     const ex = this.ex;
     const code = (err as { code?: string }).code ?? '';
-    this.settle(0);
-    onAttemptError(ex, this, err, CONNECT_ERRORS.has(code) ? 'connect' : 'reset');
+    const kind: LocalFailure = CONNECT_ERRORS.has(code) ? 'connect-failure' : 'reset';
+    this.settle(kind);
+    onAttemptError(ex, this, err, kind);
   }
 }
 
-function onAttemptError(ex: Exchange, a: Attempt, err: Error, kind: 'connect' | 'reset'): void {
+function onAttemptError(ex: Exchange, a: Attempt, err: Error, kind: LocalFailure): void {
   if (ex.done) return;
   const why = `${a.ep.key}: ${err.message}`;
   if (ex.responseStarted) {
@@ -555,7 +551,7 @@ function onAttemptError(ex: Exchange, a: Attempt, err: Error, kind: 'connect' | 
   }
   const f = ex.failure();
   if (ex.attempts > 1) ex.fail(RetryLimitExceeded(f, ex.attempts, why, { cause: err }));
-  else if (kind === 'connect') ex.fail(UpstreamConnectFailure(f, err.message, { cause: err }));
+  else if (kind === 'connect-failure') ex.fail(UpstreamConnectFailure(f, err.message, { cause: err }));
   else ex.fail(UpstreamReset(f, err.message, { cause: err }));
 }
 
@@ -581,11 +577,15 @@ function onDownstreamDrain(this: DownstreamResponse): void {
 }
 
 function continueAfterDelay(ex: Exchange): void {
+  if (ex.faultAbort !== 0) {
+    ex.fail(FaultAbort(ex.failure(), ex.faultAbort, { details: { status: ex.faultAbort } }));
+    return;
+  }
   ex.dispatch();
 }
 
 function retryFired(ex: Exchange): void {
-  (ex.target as Target).stack.releaseRetry();
+  (ex.target as Target).stack.breaker.releaseRetry();
   if (ex.done) return;
   ex.startAttempt();
 }
@@ -613,8 +613,8 @@ function perTryTimeoutFired(a: Attempt): void {
   const ms = (ex.route as CompiledRoute<Target>).retry.perTryTimeoutMs as number;
   a.ep.rqTimeout++;
   a.cancel(new Error('per-try timeout'));
-  // cancel() settled with -1; count the timeout as a local-origin failure for outlier detection.
-  ex.target?.stack.outlier?.report(a.ep, 0);
+  // cancel() settled without an outcome; a timeout is a local-origin failure for outlier detection.
+  ex.target?.stack.outlier?.record(a.ep, 'timeout');
   if (ex.retriableError('timeout')) {
     ex.retry(`${a.ep.key}: per-try timeout of ${ms}ms`);
     return;
@@ -636,8 +636,8 @@ function startH2Attempt(ex: Exchange, a: Attempt, up: Upstream): void {
   try {
     stream = session.request(h as never, { endStream: !ex.hasBody });
   } catch (err) {
-    a.settle(0);
-    onAttemptError(ex, a, err as Error, 'connect');
+    a.settle('connect-failure');
+    onAttemptError(ex, a, err as Error, 'connect-failure');
     return;
   }
   a.h2stream = stream;
@@ -693,14 +693,16 @@ function startH2Attempt(ex: Exchange, a: Attempt, up: Upstream): void {
   });
   stream.on('error', (err) => {
     if (a.finished) return;
-    a.settle(0);
     const code = (err as { code?: string }).code ?? '';
-    onAttemptError(ex, a, err, CONNECT_ERRORS.has(code) ? 'connect' : 'reset');
+    const kind: LocalFailure = CONNECT_ERRORS.has(code) ? 'connect-failure' : 'reset';
+    a.settle(kind);
+    onAttemptError(ex, a, err, kind);
   });
   stream.on('close', () => {
     if (a.finished) return;
-    a.settle(0);
-    onAttemptError(ex, a, new Error(`stream closed with code ${stream.rstCode ?? 0}`), a.gotHeaders ? 'reset' : 'reset');
+    const kind: LocalFailure = stream.rstCode === 7 /* REFUSED_STREAM */ ? 'refused-stream' : 'reset';
+    a.settle(kind);
+    onAttemptError(ex, a, new Error(`stream closed with code ${stream.rstCode ?? 0}`), kind);
   });
 }
 

@@ -61,7 +61,7 @@ export function forwardTcp(t: TcpTarget, client: net.Socket, onClose: () => void
   upstream.on('error', () => {
     if (!connected) {
       flag = 'UF';
-      t.stack.outlier?.report(ep, 0);
+      t.stack.outlier?.record(ep, 'connect-failure');
     } else if (flag === '-') flag = 'UC';
     client.destroy();
   });

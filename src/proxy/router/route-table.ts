@@ -6,7 +6,8 @@
  */
 import type { Redirect, Route, RouteConfig, RouteMatch } from '../../meshconfig/types.js';
 import { parseDuration } from '../../meshconfig/duration.js';
-import { resolveFault, resolveRetry, percentOf, type ResolvedFault, type ResolvedRetry } from '../../meshconfig/cluster-policy.js';
+import { resolveFault, percentOf, type ResolvedFault } from '../../meshconfig/cluster-policy.js';
+import { RetryPolicy } from '../resilience/index.js';
 import { CompiledHeaderOps } from './header-ops.js';
 import { compileStringMatch, type StringPredicate } from './string-matcher.js';
 
@@ -82,8 +83,7 @@ export class CompiledRoute<C> {
   readonly rewriteUri: string | undefined;
   readonly rewriteAuthority: string | undefined;
   readonly timeoutMs: number;
-  readonly retry: ResolvedRetry;
-  readonly retryNonIdempotent: boolean;
+  readonly retry: RetryPolicy;
   readonly fault: ResolvedFault | undefined;
   readonly mirror: C | undefined;
   readonly mirrorPercent: number;
@@ -107,8 +107,7 @@ export class CompiledRoute<C> {
     this.rewriteUri = r.rewrite?.uri;
     this.rewriteAuthority = r.rewrite?.authority;
     this.timeoutMs = r.timeout ? (parseDuration(r.timeout) ?? 0) : 0;
-    this.retry = resolveRetry(r.retries);
-    this.retryNonIdempotent = r.retries?.retryNonIdempotent === true;
+    this.retry = new RetryPolicy(r.retries, { retryNonIdempotent: r.retries?.retryNonIdempotent === true });
     this.fault = resolveFault(r.fault);
     this.mirror = r.mirror ? resolve(r.mirror.cluster) : undefined;
     this.mirrorPercent = r.mirror ? (r.mirrorPercentage ? percentOf(r.mirrorPercentage) : 100) : 0;

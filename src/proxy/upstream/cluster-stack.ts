@@ -18,7 +18,8 @@ import {
 } from '../../meshconfig/cluster-policy.js';
 import type { Cluster } from '../../meshconfig/types.js';
 import { H2SessionPool } from './h2-session-pool.js';
-import { OutlierTracker } from './outlier-tracker.js';
+import { systemClock } from '../../core/clock.js';
+import { CircuitBreaker, OutlierDetector } from '../resilience/index.js';
 
 export interface Upstream {
   readonly state: EndpointState;
@@ -116,13 +117,10 @@ export class ClusterStack {
   readonly hashKey: HashKeyFn | undefined;
   readonly pool: ResolvedConnectionPool;
   readonly outlierSettings: ResolvedOutlierDetection | undefined;
-  readonly outlier: OutlierTracker | undefined;
-  /** circuit-breaker counters (Envoy's remaining_* gauges are the limits minus these) */
-  active = 0;
-  pendingRetries = 0;
-  overflows = 0;
+  readonly outlier: OutlierDetector | undefined;
+  readonly breaker: CircuitBreaker;
 
-  constructor(cluster: Cluster, registry: UpstreamRegistry, now: () => number) {
+  constructor(cluster: Cluster, registry: UpstreamRegistry) {
     this.name = cluster.name;
     this.config = cluster;
     this.pool = resolveConnectionPool(cluster.connectionPool);
@@ -132,7 +130,13 @@ export class ClusterStack {
     const states = this.upstreams.map((u) => u.state);
     this.balancer = createBalancer(cluster.lbPolicy, states, { panicThresholdPercent: this.outlierSettings?.minHealthPercent ?? 0 });
     this.hashKey = compileHashKey(cluster.lbPolicy);
-    this.outlier = this.outlierSettings ? new OutlierTracker(this.outlierSettings, states, now) : undefined;
+    this.breaker = new CircuitBreaker(cluster.connectionPool);
+    if (cluster.outlierDetection !== undefined) {
+      this.outlier = new OutlierDetector(cluster.outlierDetection, states, { clock: systemClock });
+      this.outlier.start();
+    } else {
+      this.outlier = undefined;
+    }
   }
 
   upstreamOf(state: EndpointState): Upstream | undefined {
@@ -140,36 +144,23 @@ export class ClusterStack {
   }
 
   /**
-   * Istio's http1MaxPendingRequests counts requests waiting for a connection: with every one of
-   * maxConnections busy, up to that many more may queue; beyond that the breaker opens (UO).
+   * Admission for one request (Envoy's circuit breakers): http2MaxRequests caps requests in
+   * flight; on HTTP/1.1 clusters a request beyond maxConnections busy connections waits for one,
+   * and http1MaxPendingRequests caps those waiters. Returns the overflow reason, or '' when
+   * admitted; `pending` tells the caller to release a pending slot once a connection is assigned.
    */
-  tryAcquire(): boolean {
-    const p = this.pool;
-    // maxConnections is cluster-wide (Envoy's max_connections); http2MaxRequests caps both.
-    const cap = this.config.protocol === 'http' ? Math.min(p.maxConnections + p.http1MaxPendingRequests, p.http2MaxRequests) : p.http2MaxRequests;
-    if (this.active >= cap) {
-      this.overflows++;
-      return false;
+  admit(out: { pending: boolean }): string {
+    const b = this.breaker;
+    if (!b.tryAcquireRequest()) return `${b.activeRequests} requests active, limit http2MaxRequests=${b.limits.http2MaxRequests}`;
+    out.pending = false;
+    if (this.config.protocol === 'http' && b.activeRequests - b.pendingRequests > b.limits.maxConnections) {
+      if (!b.tryAcquirePending()) {
+        b.releaseRequest();
+        return `${b.pendingRequests} requests waiting for a connection, limit http1MaxPendingRequests=${b.limits.http1MaxPendingRequests} (maxConnections=${b.limits.maxConnections} busy)`;
+      }
+      out.pending = true;
     }
-    this.active++;
-    return true;
-  }
-
-  release(): void {
-    this.active--;
-  }
-
-  tryAcquireRetry(): boolean {
-    if (this.pendingRetries >= this.pool.maxRetries) {
-      this.overflows++;
-      return false;
-    }
-    this.pendingRetries++;
-    return true;
-  }
-
-  releaseRetry(): void {
-    this.pendingRetries--;
+    return '';
   }
 
   stop(): void {
@@ -177,6 +168,7 @@ export class ClusterStack {
   }
 
   toJSON(): Record<string, unknown> {
+    const b = this.breaker;
     return {
       name: this.name,
       protocol: this.config.protocol,
@@ -186,11 +178,12 @@ export class ClusterStack {
         max_pending_requests: this.pool.http1MaxPendingRequests,
         max_requests: this.pool.http2MaxRequests,
         max_retries: this.pool.maxRetries,
-        rq_active: this.active,
-        rq_retry_active: this.pendingRetries,
-        overflows: this.overflows,
+        rq_active: b.activeRequests,
+        rq_pending: b.pendingRequests,
+        rq_retry_active: b.activeRetries,
+        ...b.stats,
       },
-      outlier_detection: this.outlierSettings ?? null,
+      outlier_detection: this.outlierSettings ? { ...this.outlierSettings, ...this.outlier?.stats } : null,
       endpoints: this.upstreams.map((u) => u.state.toJSON()),
     };
   }
