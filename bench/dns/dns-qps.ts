@@ -1,5 +1,5 @@
 /**
- * Queries per second for cluster names: meshbox's DnsServer against dnsmasq (the baseline, from the
+ * Queries per second for cluster names: meshbox's DnsServer (with and without its answer memo) against dnsmasq (the baseline, from the
  * Debian package dnsmasq-base) holding the same records, both on 127.0.0.1, both in their own process,
  * driven by the same load generator: N queries over UDP with a window of W in flight, a bounded total
  * time, several runs alternating between the two; the median run counts.
@@ -56,7 +56,7 @@ function recordSet(n: number): { name: string; ip: string }[] {
 
 // === the meshbox server, run as a child process so it gets its own event loop ===
 
-async function serve(names: number): Promise<void> {
+async function serve(names: number, memoEntries: number): Promise<void> {
   const records = new ClusterRecords();
   for (const [i, r] of recordSet(names).entries()) {
     if (i % 2 === 0) {
@@ -65,7 +65,7 @@ async function serve(names: number): Promise<void> {
       records.upsertPod({ metadata: { name: `pod-${i}`, namespace: 'default' }, status: { podIP: r.ip } });
     }
   }
-  const server = new DnsServer({ records, host: '127.0.0.1', port: 0 });
+  const server = new DnsServer({ records, host: '127.0.0.1', port: 0, memoEntries });
   await server.start();
   process.stdout.write(`${server.address().port}\n`);
   process.on('SIGTERM', () => void server.stop().then(() => process.exit(0)));
@@ -190,12 +190,11 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-async function startMeshbox(names: number): Promise<Target> {
-  const child = spawn(process.execPath, [fileURLToPath(import.meta.url), '--serve', '--names', String(names)], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+async function startMeshbox(names: number, memo: boolean): Promise<Target> {
+  const flags = ['--serve', '--names', String(names), ...(memo ? [] : ['--no-memo'])];
+  const child = spawn(process.execPath, [fileURLToPath(import.meta.url), ...flags], { stdio: ['ignore', 'pipe', 'inherit'] });
   const port = Number(await waitForLine(child, 10_000));
-  return { name: 'meshbox DnsServer', port, child };
+  return { name: memo ? 'meshbox DnsServer' : 'meshbox DnsServer, memo off', port, child };
 }
 
 async function startDnsmasq(names: number, dir: string): Promise<Target> {
@@ -226,18 +225,24 @@ function median(xs: number[]): number {
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
-  if (args.serve) return serve(args.names);
+  if (args.serve) return serve(args.names, process.argv.includes('--no-memo') ? 0 : 4096);
   const dir = await mkdtemp(join(os.tmpdir(), 'mbx-dns-bench-'));
   const targets: Target[] = [];
   try {
-    targets.push(await startMeshbox(args.names));
+    targets.push(await startMeshbox(args.names, true));
+    // the full path (decode, lookup, encode), as after every record change empties the memo
+    targets.push(await startMeshbox(args.names, false));
     targets.push(await startDnsmasq(args.names, dir));
     const names = recordSet(args.names);
     const results = new Map<string, RunResult[]>(targets.map((t) => [t.name, []]));
     // warm-up (JIT, caches), not counted
     for (const t of targets) await load(t.port, names, { ...args, queries: Math.min(2000, args.queries) });
     for (let run = 0; run < args.runs; run++) {
-      for (const t of run % 2 === 0 ? targets : [...targets].reverse()) results.get(t.name)!.push(await load(t.port, names, args));
+      // rotate the order so no server always runs first or last in a round
+      for (let i = 0; i < targets.length; i++) {
+        const t = targets[(run + i) % targets.length]!;
+        results.get(t.name)!.push(await load(t.port, names, args));
+      }
     }
     const summary = targets.map((t) => {
       const rs = results.get(t.name)!;

@@ -59,6 +59,8 @@ export interface DnsServerOptions {
   maxTcpConnections?: number;
   /** queries answered concurrently on one TCP connection before reading pauses (default 64) */
   maxTcpPipeline?: number;
+  /** encoded cluster answers memoised for repeated questions (default 4096; 0 turns it off) */
+  memoEntries?: number;
   /** UDP payload size advertised in EDNS answers (default 1232, the DNS flag day value) */
   ednsUdpSize?: number;
   clock?: Clock;
@@ -111,7 +113,7 @@ export class DnsServer {
   #forwarder: UpstreamForwarder | undefined;
   #bound: { host: string; port: number } | undefined;
   #lastWarn = 0;
-  #memo = new AnswerMemo();
+  #memo: AnswerMemo | undefined;
   #clock: Clock;
   readonly #stats: DnsServerStats = {
     queries: 0, cluster: 0, nxdomain: 0, forwarded: 0, cacheHits: 0,
@@ -136,6 +138,8 @@ export class DnsServer {
     this.#maxTcpConnections = options.maxTcpConnections ?? 256;
     this.#maxTcpPipeline = options.maxTcpPipeline ?? 64;
     this.#ednsUdpSize = options.ednsUdpSize ?? 1232;
+    const memoEntries = options.memoEntries ?? 4096;
+    this.#memo = memoEntries > 0 ? new AnswerMemo(memoEntries) : undefined;
     this.#logger = options.logger ?? silentLogger;
   }
 
@@ -328,9 +332,9 @@ export class DnsServer {
     const qEnd = h.qdcount === 1 ? questionEnd(req) : undefined;
     if (opcodeOf(h.flags) !== 0) return rawReply(req, RCODE.NOTIMP, FLAG_RA, qEnd);
     if (qEnd === undefined) return this.#formerr(req);
-    const memo = memoKey(req, h, qEnd, tcp);
+    const memo = this.#memo ? memoKey(req, h, qEnd, tcp) : undefined;
     if (memo) {
-      const hit = this.#memo.get(memo.key, this.#records.serial, req);
+      const hit = this.#memo!.get(memo.key, this.#records.serial, req);
       if (hit) {
         this.#stats.cluster++;
         if (hit.nxdomain) this.#stats.nxdomain++;
@@ -367,7 +371,7 @@ export class DnsServer {
       const result = this.#records.lookup(q.name, qtype)!;
       if (result.rcode === 'NOERROR' && result.chase !== undefined) return this.#chase(ctx, q.name, result, qtype);
       const answer = this.#authoritative(ctx, lname, result);
-      if (memo && memo.maxSize === ctx.maxSize) this.#memo.put(memo.key, serial, answer, result.rcode === 'NXDOMAIN');
+      if (memo && memo.maxSize === ctx.maxSize) this.#memo!.put(memo.key, serial, answer, result.rcode === 'NXDOMAIN');
       return answer;
     }
     return this.#forward(ctx, lname, qtype, qclass, opt?.flag_do === true);
