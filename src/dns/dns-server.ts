@@ -207,6 +207,12 @@ export class DnsServer {
         if (this.#port === 0 && code === 'EADDRINUSE' && attempt < 10) continue;
         throw DnsBindFailed(`${this.#host}:${port}/udp`, code ?? String(err), { cause: err });
       }
+      try {
+        // Bursts (every pod starting at once) outrun the default ~200 KB; the kernel caps this at rmem_max.
+        udp.setRecvBufferSize(1 << 20);
+      } catch {
+        /* keep the default */
+      }
       udp.on('message', (msg, rinfo) => this.#onUdp(msg, rinfo));
       udp.on('error', (err) => this.#warn('cluster DNS UDP socket error', err));
       tcp.on('error', (err) => this.#warn('cluster DNS TCP server error', err));
