@@ -24,7 +24,7 @@ import { ListenerRuntime } from './listeners/listener-runtime.js';
 import type { TcpTarget } from './listeners/tcp-forward.js';
 import { RouteTable } from './router/route-table.js';
 import { AccessLog } from './telemetry/access-log.js';
-import { IstioMetrics, type LabelSet } from './telemetry/istio-metrics.js';
+import { IstioMetrics, type LabelSet, type RequestSeries } from './telemetry/istio-metrics.js';
 import { ClusterStack, UpstreamRegistry } from './upstream/cluster-stack.js';
 
 export interface ProxyOptions {
@@ -207,10 +207,24 @@ export class Proxy {
           let t = targets.get(name);
           if (!t) {
             const stack = stacks.get(name) as ClusterStack;
+            const httpSeries = this.metrics.requestSeries(this.#labels(l, stack.config, 'http'));
+            const grpcSeries = this.metrics.requestSeries(this.#labels(l, stack.config, 'grpc'));
+            const peers = new Map<string, RequestSeries>();
             t = {
               stack,
-              httpSeries: this.metrics.requestSeries(this.#labels(l, stack.config, 'http')),
-              grpcSeries: this.metrics.requestSeries(this.#labels(l, stack.config, 'grpc')),
+              httpSeries,
+              grpcSeries,
+              peerSeries: (peer: string, grpc: boolean): RequestSeries => {
+                const key = grpc ? `g${peer}` : `h${peer}`;
+                let s = peers.get(key);
+                if (s === undefined) {
+                  // Bounded: a client inventing peers must not grow the label space without limit.
+                  if (peers.size >= MAX_PEERS || peer.length > 512) return grpc ? grpcSeries : httpSeries;
+                  s = this.metrics.requestSeries(withPeer(this.#labels(l, stack.config, grpc ? 'grpc' : 'http'), peer));
+                  peers.set(key, s);
+                }
+                return s;
+              },
             };
             targets.set(name, t);
           }
@@ -226,6 +240,7 @@ export class Proxy {
           inflight: this.inflight,
           unroutedHttp: this.metrics.requestSeries(this.#labels(l, undefined, 'http')),
           unroutedGrpc: this.metrics.requestSeries(this.#labels(l, undefined, 'grpc')),
+          peerHeader: l.direction === 'outbound' ? this.#peerHeader() : undefined,
         };
       }
       if (l.tcpCluster !== undefined) {
@@ -235,6 +250,11 @@ export class Proxy {
       contexts.set(l.name, { ctx, tcp, listener: l });
     }
     return { snapshot, stacks, contexts };
+  }
+
+  #peerHeader(): string {
+    const m = this.bootstrap.node.metadata;
+    return [m.workload, m.namespace, m.app, m.version, m.principal].map((v) => (v ?? '').replace(/,/g, '')).join(',');
   }
 
   /** Istio's standard label set; values come from the node metadata and the cluster's destination. */
@@ -300,6 +320,22 @@ export class Proxy {
   }
 }
 
+const MAX_PEERS = 256;
+
+/** Fills source_* labels from a caller's x-meshbox-peer value. */
+function withPeer(labels: LabelSet, peer: string): LabelSet {
+  const [workload, namespace, app, version, principal] = peer.split(',');
+  const pick = (v: string | undefined): string => (v === undefined || v === '' ? 'unknown' : v);
+  return {
+    ...labels,
+    source_workload: pick(workload),
+    source_workload_namespace: pick(namespace),
+    source_app: pick(app),
+    source_version: pick(version),
+    source_principal: pick(principal),
+  };
+}
+
 function describeVersion(input: unknown): string {
   const v = (input as { version?: unknown } | null)?.version;
   return typeof v === 'string' || typeof v === 'number' ? `version ${v}` : '(no version)';
@@ -318,5 +354,6 @@ function emptyContext(proxy: Proxy, l: Listener): ListenerContext {
     inflight: proxy.inflight,
     unroutedHttp: series,
     unroutedGrpc: series,
+    peerHeader: undefined,
   };
 }

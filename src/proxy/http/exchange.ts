@@ -29,7 +29,7 @@ import type { CompiledRoute, MatchInput } from '../router/route-table.js';
 import type { RequestSeries } from '../telemetry/istio-metrics.js';
 import { newRequestId, propagateTrace } from '../telemetry/trace-context.js';
 import type { ClusterStack, Upstream } from '../upstream/cluster-stack.js';
-import type { ListenerContext, Target } from './listener-context.js';
+import { PEER_HEADER, type ListenerContext, type Target } from './listener-context.js';
 
 export type DownstreamRequest = IncomingMessage | Http2ServerRequest;
 export type DownstreamResponse = ServerResponse | Http2ServerResponse;
@@ -173,6 +173,9 @@ export class Exchange {
     // "te: trailers" is end-to-end for gRPC and must survive.
     if (src.te === 'trailers') h.te = 'trailers';
     h['x-request-id'] = this.requestId;
+    const peer = this.ctx.peerHeader;
+    if (peer !== undefined) h[PEER_HEADER] = peer;
+    else if (h[PEER_HEADER] !== undefined) delete h[PEER_HEADER];
     propagateTrace(h);
     if (!route.requestHeaders.empty) route.requestHeaders.apply(h as Record<string, string | string[]>);
     const authority = route.rewriteAuthority ?? this.authority;
@@ -352,7 +355,12 @@ export class Exchange {
     const cl = this.req.headers['content-length'];
     const reqBytes = cl === undefined ? 0 : Number(cl) || 0;
     const t = this.target;
-    const series: RequestSeries = t ? (this.isGrpc ? t.grpcSeries : t.httpSeries) : this.isGrpc ? this.ctx.unroutedGrpc : this.ctx.unroutedHttp;
+    let series: RequestSeries;
+    if (t === undefined) series = this.isGrpc ? this.ctx.unroutedGrpc : this.ctx.unroutedHttp;
+    else {
+      const peer = this.ctx.peerHeader === undefined ? this.req.headers[PEER_HEADER] : undefined;
+      series = typeof peer === 'string' ? t.peerSeries(peer, this.isGrpc) : this.isGrpc ? t.grpcSeries : t.httpSeries;
+    }
     series.record(this.status, this.flag, this.grpcStatus, ms, reqBytes, this.responseBytes);
     const log = this.ctx.accessLog;
     if (log.enabled) {

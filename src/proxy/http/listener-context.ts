@@ -13,7 +13,16 @@ export interface Target {
   readonly stack: ClusterStack;
   readonly httpSeries: RequestSeries;
   readonly grpcSeries: RequestSeries;
+  /** inbound only: series per calling workload, from the caller's x-meshbox-peer header */
+  peerSeries(peer: string, grpc: boolean): RequestSeries;
 }
+
+/**
+ * Peer metadata exchange (Istio's x-envoy-peer-metadata, simplified): an outbound proxy tells the
+ * next hop who is calling as "workload,namespace,app,version,principal"; the inbound proxy fills
+ * its source_* labels from it and removes the header before the app sees it.
+ */
+export const PEER_HEADER = 'x-meshbox-peer';
 
 /** Counters shared by all listeners of one proxy; drain waits for `active` to reach 0. */
 export class Inflight {
@@ -51,6 +60,8 @@ export interface ListenerContext {
   /** series for requests that never reached a cluster (NR, direct responses, redirects) */
   readonly unroutedHttp: RequestSeries;
   readonly unroutedGrpc: RequestSeries;
+  /** outbound: the value this proxy sends in x-meshbox-peer; inbound: undefined */
+  readonly peerHeader: string | undefined;
 }
 
 export class ListenerSlot {
