@@ -21,7 +21,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   netfilter: ['core'],
   controllers: ['core', 'api', 'store', 'reconcile', 'runtime', 'cni', 'meshconfig', 'netfilter'],
   controlplane: ['core', 'api', 'store', 'reconcile', 'meshconfig'],
-  dns: ['core', 'api'],
+  dns: ['core', 'api', 'store'],
   daemon: ['core', 'api', 'store', 'cni', 'runtime', 'reconcile', 'controllers', 'controlplane', 'dns', 'meshconfig', 'netfilter'],
   cli: ['core', 'api', 'daemon', 'proxy', 'meshconfig'],
 };

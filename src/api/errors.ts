@@ -10,3 +10,9 @@ export const InvalidQuantity = defineError(
     `invalid quantity "${text}": ${why}; write a number with an optional suffix, e.g. "128Mi", "1G", "500m", "0.5" or "1e3"`,
   { httpStatus: 422 },
 );
+
+export const InvalidSelector = defineError(
+  'MBX_API_INVALID_SELECTOR',
+  (what: string) => `invalid label selector: ${what}`,
+  { httpStatus: 422 },
+);

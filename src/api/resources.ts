@@ -36,6 +36,7 @@ export const RESOURCES: readonly ResourceType[] = [
   rt('ConfigMap', 'configmaps', '', 'v1', ['cm']),
   rt('Secret', 'secrets', '', 'v1'),
   rt('Event', 'events', '', 'v1', ['ev']),
+  rt('ServiceAccount', 'serviceaccounts', '', 'v1', ['sa']),
   rt('Service', 'services', '', 'v1', ['svc']),
   rt('Endpoints', 'endpoints', '', 'v1', ['ep']),
   rt('EndpointSlice', 'endpointslices', 'discovery.k8s.io', 'v1'),

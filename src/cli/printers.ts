@@ -5,7 +5,7 @@
 import type { ContainerStatus, KubeObject, Pod, PodStatus } from '../api/types.js';
 import type { ResourceType } from '../api/resources.js';
 import { age, humanDuration, labelsToString } from './format.js';
-import { labelSelectorToString, type LabelSelector } from '../store/label-selector.js';
+import { labelSelectorToString, type LabelSelector } from '../api/label-selector.js';
 
 export interface Printer {
   headers: string[];

@@ -22,6 +22,7 @@ import { PodReconciler } from '../controllers/pods/pod-reconciler.js';
 import { ClusterRecords } from '../dns/cluster-records.js';
 import { DnsServer } from '../dns/dns-server.js';
 import { readHostResolvers } from '../dns/read-host-resolvers.js';
+import { syncClusterRecords } from '../dns/sync-cluster-records.js';
 import { ApiServer } from './api-server.js';
 import { derive, type DaemonConfig, type DerivedConfig } from './config.js';
 import { createAdmission } from './admission.js';
@@ -49,6 +50,7 @@ export class Daemon {
   #informers: InformerFactory | undefined;
   #controllers: { stop(): Promise<void> }[] = [];
   #stopExitWatch: (() => void) | undefined;
+  #stopDnsSync: (() => void) | undefined;
   #machine: Machine | undefined;
   #stopped: Promise<void> | undefined;
   #done!: () => void;
@@ -91,6 +93,7 @@ export class Daemon {
     const records = new ClusterRecords({ domain: config.clusterDomain, reverseCidrs: [config.podCidr, config.serviceCidr], nameserverAddress: paths.gateway });
     this.#dns = new DnsServer({ records, host: paths.gateway, port: config.dnsPort, upstreams: await readHostResolvers(), logger: log.child({ component: 'dns' }) });
     await this.#dns.start();
+    this.#stopDnsSync = syncClusterRecords(store, records);
 
     await containers.init();
 
@@ -99,11 +102,6 @@ export class Daemon {
     const informers = new InformerFactory(store, { log });
     this.#informers = informers;
     const podInformer = informers.informerFor('pods');
-    podInformer.addEventHandler({
-      onAdd: (p) => records.upsertPod(p as Pod),
-      onUpdate: (_, p) => records.upsertPod(p as Pod),
-      onDelete: (p) => records.deletePod(objectKey(p)),
-    });
 
     const kubelet = new PodReconciler({
       store,
@@ -184,6 +182,7 @@ export class Daemon {
     const log = this.#log;
     await this.#api?.close().catch(() => undefined);
     this.#stopExitWatch?.();
+    this.#stopDnsSync?.();
     for (const c of this.#controllers) await c.stop().catch(() => undefined);
     this.#informers?.stop();
     await this.#dns?.stop().catch(() => undefined);

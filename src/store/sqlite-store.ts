@@ -23,7 +23,7 @@ import type {
   WatchOptions,
 } from './types.js';
 import { AlreadyExists, Conflict, Expired, Invalid, NotFound } from './errors.js';
-import { parseLabelSelector, type Selector } from './label-selector.js';
+import { parseLabelSelector, type Selector } from '../api/label-selector.js';
 import { matchesFieldSelector, parseFieldSelector, type FieldRequirement } from './field-selector.js';
 import { clone, deepEqual, desiredState } from './object-util.js';
 

@@ -1,7 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseLabelSelector, selectorFromObject, matchesLabelSelector, labelSelectorToString } from './label-selector.js';
-import { parseFieldSelector, matchesFieldSelector } from './field-selector.js';
 
 test('string selectors: equality, inequality, sets, existence', () => {
   const s = parseLabelSelector('app=web, tier!=db,env in (prod, staging),track notin (canary),!legacy,team');
@@ -18,11 +17,11 @@ test('string selectors: equality, inequality, sets, existence', () => {
   assert.equal(parseLabelSelector('v>3').matches({ v: '3' }), false);
 });
 
-test('empty string selects everything; bad syntax is MBX_STORE_INVALID', () => {
+test('empty string selects everything; bad syntax is MBX_API_INVALID_SELECTOR', () => {
   assert.equal(parseLabelSelector('').matches(undefined), true);
   assert.equal(parseLabelSelector('').empty, true);
   for (const bad of ['a=b,,c', 'a in b', '=x', 'a=b c', 'a in (b', 'a=' + 'x'.repeat(64)]) {
-    assert.throws(() => parseLabelSelector(bad), { code: 'MBX_STORE_INVALID' }, bad);
+    assert.throws(() => parseLabelSelector(bad), { code: 'MBX_API_INVALID_SELECTOR' }, bad);
   }
 });
 
@@ -41,10 +40,10 @@ test('object selectors: nil selects nothing, {} everything, expressions', () => 
   assert.equal(matchesLabelSelector(sel, { app: 'api', env: 'prod' }), false);
   assert.equal(labelSelectorToString(sel), 'app=web,env=prod,!old');
   assert.throws(() => selectorFromObject({ matchExpressions: [{ key: 'a', operator: 'Equals', values: ['b'] }] }), {
-    code: 'MBX_STORE_INVALID',
+    code: 'MBX_API_INVALID_SELECTOR',
   });
   assert.throws(() => selectorFromObject({ matchExpressions: [{ key: 'a', operator: 'In', values: [] }] }), {
-    code: 'MBX_STORE_INVALID',
+    code: 'MBX_API_INVALID_SELECTOR',
   });
   // the string form round-trips
   const again = parseLabelSelector(labelSelectorToString(sel));
@@ -52,10 +51,3 @@ test('object selectors: nil selects nothing, {} everything, expressions', () => 
   assert.equal(again.matches({ app: 'web', env: 'prod', old: '' }), false);
 });
 
-test('field selectors compare dotted paths, missing as empty', () => {
-  const obj = { metadata: { name: 'web' }, status: { phase: 'Running' } };
-  assert.equal(matchesFieldSelector(parseFieldSelector('metadata.name=web,status.phase!=Pending'), obj), true);
-  assert.equal(matchesFieldSelector(parseFieldSelector('status.phase=Pending'), obj), false);
-  assert.equal(matchesFieldSelector(parseFieldSelector('spec.nodeName='), obj), true);
-  assert.throws(() => parseFieldSelector('metadata.name'), { code: 'MBX_STORE_INVALID' });
-});
