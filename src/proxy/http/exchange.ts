@@ -491,7 +491,9 @@ export class Attempt {
     if (ex.attempts > 1 && ex.exhaustedOn(status)) headers.push('x-meshbox-error', ex.flagExhausted(status));
     for (let i = 0; i < raw.length; i += 2) {
       const k = (raw[i] as Buffer).toString('latin1');
-      if (k.length <= 17 && RESPONSE_HOP.has(k.toLowerCase())) continue;
+      // Hop-by-hop names start with c, k, p, t or u: only those need the lower-case lookup.
+      const c0 = k.charCodeAt(0) | 0x20;
+      if ((c0 === 99 || c0 === 107 || c0 === 112 || c0 === 116 || c0 === 117) && k.length <= 17 && RESPONSE_HOP.has(k.toLowerCase())) continue;
       headers.push(k, (raw[i + 1] as Buffer).toString('latin1'));
     }
     if (!ex.writeHead(status, headers)) {
