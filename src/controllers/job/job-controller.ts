@@ -18,6 +18,7 @@ export function createJobController(options: JobControllerOptions): Controller {
     events: options.events,
     log: options.log,
     ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.admitPod ? { admitPod: options.admitPod } : {}),
     ...(options.podFailureBackoffMs !== undefined ? { podFailureBackoffMs: options.podFailureBackoffMs } : {}),
   });
   return new Controller({

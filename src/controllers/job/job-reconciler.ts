@@ -15,7 +15,7 @@ import { terminal, type ReconcileContext, type ReconcileResult, type Reconciler 
 import { splitKey } from '../../reconcile/informer.js';
 import type { LabelSelector } from '../../store/label-selector.js';
 import type { Store } from '../../store/types.js';
-import type { WorkloadEvents } from '../replicaset/replicaset-reconciler.js';
+import type { AdmitPod, WorkloadEvents } from '../replicaset/replicaset-reconciler.js';
 import { claimObjects, isStale } from '../workloads-shared/controller-ref.js';
 import { InvalidRestartPolicy } from '../workloads-shared/errors.js';
 import { podFromTemplate, workloadSelector } from '../workloads-shared/pod-template.js';
@@ -58,6 +58,8 @@ export interface JobReconcilerOptions {
   clock?: Clock;
   /** delay before replacing a failed pod, doubled per failure (Kubernetes: 10 s, up to 6 min) */
   podFailureBackoffMs?: number;
+  /** the API server's admission for new pods (see ReplicaSetReconcilerOptions.admitPod) */
+  admitPod?: AdmitPod;
 }
 
 export class JobReconciler implements Reconciler {
@@ -65,12 +67,14 @@ export class JobReconciler implements Reconciler {
   readonly #events: WorkloadEvents;
   readonly #clock: Clock;
   readonly #backoffMs: number;
+  readonly #admit: AdmitPod;
 
   constructor(options: JobReconcilerOptions) {
     this.#store = options.store;
     this.#events = options.events;
     this.#clock = options.clock ?? systemClock;
     this.#backoffMs = options.podFailureBackoffMs ?? DEFAULT_BACKOFF_MS;
+    this.#admit = options.admitPod ?? ((p) => p);
   }
 
   async reconcile(key: string, { log }: ReconcileContext): Promise<ReconcileResult> {
@@ -202,7 +206,7 @@ export class JobReconciler implements Reconciler {
   #createPods(job: Job, count: number, log: Logger): Pod[] {
     const created: Pod[] = [];
     for (let i = 0; i < count; i++) {
-      const pod = this.#store.create(PODS, podFromTemplate(job.spec.template, job, jobPodLabels(job))) as Pod;
+      const pod = this.#store.create(PODS, this.#admit(podFromTemplate(job.spec.template, job, jobPodLabels(job)))) as Pod;
       created.push(pod);
       this.#events.normal(job, 'SuccessfulCreate', `Created pod: ${pod.metadata.name}`);
       log.debug({ pod: pod.metadata.name }, 'created pod');

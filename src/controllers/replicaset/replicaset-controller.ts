@@ -6,7 +6,7 @@ import type { InformerFactory } from '../../reconcile/informer.js';
 import type { Store } from '../../store/types.js';
 import { orphanToOwners } from '../workloads-shared/orphan-mapper.js';
 import { PODS, REPLICASETS, type ReplicaSet } from '../workloads-shared/types.js';
-import { ReplicaSetReconciler, type WorkloadEvents } from './replicaset-reconciler.js';
+import { ReplicaSetReconciler, type AdmitPod, type WorkloadEvents } from './replicaset-reconciler.js';
 
 export interface WorkloadControllerOptions {
   store: Store;
@@ -16,6 +16,8 @@ export interface WorkloadControllerOptions {
   log: Logger;
   clock?: Clock;
   workers?: number;
+  /** the API server's admission for pods the controllers create (node binding, finalizer, injection) */
+  admitPod?: AdmitPod;
 }
 
 export function createReplicaSetController(options: WorkloadControllerOptions): Controller {
@@ -26,6 +28,7 @@ export function createReplicaSetController(options: WorkloadControllerOptions): 
     events: options.events,
     log: options.log,
     ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.admitPod ? { admitPod: options.admitPod } : {}),
   });
   return new Controller({
     name: 'replicaset-controller',

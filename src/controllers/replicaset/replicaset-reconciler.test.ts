@@ -178,3 +178,22 @@ test('ReplicaSet with an empty selector gets a warning event and creates nothing
     await eventually(() => assert.equal(h.events('InvalidSelector').length, 1));
     assert.equal(h.store.list(PODS).items.length, 0);
   }));
+
+test('pods go through the admission hook the daemon passes (node binding, finalizers, injection)', async () => {
+  const ts = openTestStore();
+  try {
+    const r = new ReplicaSetReconciler({
+      store: ts.store,
+      events: { normal() {}, warning() {} },
+      log: silentLogger,
+      admitPod: (pod) => ({ ...pod, spec: { ...pod.spec, nodeName: 'this-machine' } }),
+    });
+    const rs = makeRs(ts.store, 'web', 2);
+    await r.reconcile('ns/web', { log: silentLogger, signal: new AbortController().signal });
+    const pods = activeOf(ts.store, rs);
+    assert.equal(pods.length, 2);
+    for (const p of pods) assert.equal(p.spec.nodeName, 'this-machine');
+  } finally {
+    ts.cleanup();
+  }
+});

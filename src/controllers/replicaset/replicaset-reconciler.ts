@@ -36,19 +36,28 @@ export interface ReplicaSetReconcilerOptions {
   clock?: Clock;
   /** most pods created or deleted in one reconcile (Kubernetes' burstReplicas, 500) */
   burst?: number;
+  /**
+   * What the API server does to a new pod (defaults, admission: node binding, finalizer, sidecar
+   * injection). Controllers write to the store directly, so the daemon passes its admission here.
+   */
+  admitPod?: AdmitPod;
 }
+
+export type AdmitPod = (pod: Pod) => Pod;
 
 export class ReplicaSetReconciler implements Reconciler {
   readonly #store: Store;
   readonly #events: WorkloadEvents;
   readonly #clock: Clock;
   readonly #burst: number;
+  readonly #admit: AdmitPod;
 
   constructor(options: ReplicaSetReconcilerOptions) {
     this.#store = options.store;
     this.#events = options.events;
     this.#clock = options.clock ?? systemClock;
     this.#burst = options.burst ?? 500;
+    this.#admit = options.admitPod ?? ((p) => p);
   }
 
   async reconcile(key: string, { log }: ReconcileContext): Promise<ReconcileResult> {
@@ -104,7 +113,7 @@ export class ReplicaSetReconciler implements Reconciler {
   #createPods(rs: ReplicaSet, count: number, log: Logger): number {
     let created = 0;
     for (let i = 0; i < count; i++) {
-      const pod = this.#store.create(PODS, podFromTemplate(rs.spec.template, rs));
+      const pod = this.#store.create(PODS, this.#admit(podFromTemplate(rs.spec.template, rs)));
       created++;
       this.#events.normal(rs, 'SuccessfulCreate', `Created pod: ${pod.metadata.name}`);
       log.debug({ pod: pod.metadata.name }, 'created pod');

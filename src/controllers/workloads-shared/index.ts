@@ -15,9 +15,10 @@ import type { Store } from '../../store/types.js';
 import { createDeploymentController } from '../deployment/deployment-controller.js';
 import { createJobController } from '../job/job-controller.js';
 import { createReplicaSetController } from '../replicaset/replicaset-controller.js';
+import type { AdmitPod } from '../replicaset/replicaset-reconciler.js';
 
 export { createReplicaSetController, type WorkloadControllerOptions } from '../replicaset/replicaset-controller.js';
-export { ReplicaSetReconciler, type WorkloadEvents } from '../replicaset/replicaset-reconciler.js';
+export { ReplicaSetReconciler, type AdmitPod, type WorkloadEvents } from '../replicaset/replicaset-reconciler.js';
 export { createDeploymentController } from '../deployment/deployment-controller.js';
 export { DeploymentReconciler } from '../deployment/deployment-reconciler.js';
 export { createJobController, type JobControllerOptions } from '../job/job-controller.js';
@@ -42,11 +43,13 @@ export interface WorkloadControllersOptions {
   informers: InformerFactory;
   log: Logger;
   clock?: Clock;
+  /** the API server's admission for new pods, e.g. `(pod) => admit(resolveResource('pods')!, pod) as Pod` */
+  admitPod?: AdmitPod;
 }
 
 /** The three controllers, each with its own event source component as in Kubernetes. */
 export function createWorkloadControllers(o: WorkloadControllersOptions): Controller[] {
-  const base = { store: o.store, informers: o.informers, ...(o.clock ? { clock: o.clock } : {}) };
+  const base = { store: o.store, informers: o.informers, ...(o.clock ? { clock: o.clock } : {}), ...(o.admitPod ? { admitPod: o.admitPod } : {}) };
   const recorder = (component: string) => new EventRecorder({ store: o.store, component, log: o.log, ...(o.clock ? { clock: o.clock } : {}) });
   return [
     createReplicaSetController({ ...base, events: recorder('replicaset-controller'), log: o.log.child({ component: 'replicaset-controller' }) }),
