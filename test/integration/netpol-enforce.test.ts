@@ -1,0 +1,355 @@
+/**
+ * NetworkPolicy enforcement end to end, as root: a bridge mbx<rand> with pods in 10.207.<r>.0/24,
+ * four "pods" (netns attached by the real CNI plugins, each running a tiny TCP server that answers
+ * its name on 8080 and 9090), the real SqliteStore (pods written with their IPs and labels — a
+ * boundary fake of the kubelet) and the real NetworkPolicy controller writing real iptables rules.
+ *
+ *   np-a: frontend (app=frontend), other (app=other), backend (app=backend, port 8080 named "http")
+ *   np-b: remote (app=frontend), namespace labelled team=b
+ *
+ * Everything is removed in `finally`; the last check is that iptables-save has no line of ours.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { KubeObject, Pod } from '../../src/api/types.js';
+import { run } from '../../src/core/exec.js';
+import { randomHex } from '../../src/core/ids.js';
+import { silentLogger } from '../../src/core/logger.js';
+import { CniNetwork, bridgeConflist, checkBridgeClash } from '../../src/cni/index.js';
+import { createNetns, deleteNetns, execInNetns, netnsCommand, netnsPath } from '../../src/runtime/netns.js';
+import { SqliteStore } from '../../src/store/sqlite-store.js';
+import { EventRecorder, InformerFactory, type Controller } from '../../src/reconcile/index.js';
+import { createNetworkPolicyController, teardownNetworkPolicies } from '../../src/controllers/netpol/network-policy-controller.js';
+import { NETWORK_POLICIES, type NetworkPolicySpec } from '../../src/controllers/netpol/network-policy-types.js';
+import { PolicyApplier, dispatchChainFor, podChainPrefixFor, type ApplyOutcome, type PodPolicy } from '../../src/netfilter/policy/index.js';
+
+const skip = process.getuid?.() !== 0 ? 'needs root (network namespaces, bridges, iptables)' : false;
+const BIN_DIRS = ['/usr/lib/cni', '/opt/cni/bin'];
+
+const PODS = [
+  { name: 'frontend', ns: 'np-a', labels: { app: 'frontend' } },
+  { name: 'other', ns: 'np-a', labels: { app: 'other' } },
+  { name: 'backend', ns: 'np-a', labels: { app: 'backend' } },
+  { name: 'remote', ns: 'np-b', labels: { app: 'frontend' } },
+] as const;
+type PodName = (typeof PODS)[number]['name'];
+
+const SERVER = `
+const name = process.argv[1];
+const net = require('net');
+let up = 0;
+for (const port of [8080, 9090]) net.createServer((s) => s.end(name + ':' + port)).listen(port, '0.0.0.0', () => { if (++up === 2) console.log('listening'); });
+`;
+
+// Runs in a pod netns: one TCP connection per "ip:port" argument; prints [{target, body|code, ms}].
+const CLIENT = `
+const net = require('net');
+function one(target) {
+  const [host, port] = target.split(':');
+  return new Promise((resolve) => {
+    const t0 = process.hrtime.bigint();
+    const ms = () => Number(process.hrtime.bigint() - t0) / 1e6;
+    const s = net.connect({ host, port: Number(port) });
+    let body = '';
+    s.setTimeout(2000, () => s.destroy(Object.assign(new Error('timeout'), { code: 'TIMEOUT' })));
+    s.on('data', (d) => (body += d));
+    s.on('end', () => resolve({ target, body, ms: ms() }));
+    s.on('error', (e) => resolve({ target, code: e.code || e.message, ms: ms() }));
+  });
+}
+(async () => { const out = []; for (const t of process.argv.slice(1)) out.push(await one(t)); console.log(JSON.stringify(out)); })();
+`;
+
+interface Attempt {
+  target: string;
+  body?: string;
+  code?: string;
+  ms: number;
+}
+
+async function freeSubnet(bridge: string): Promise<number> {
+  for (let i = 0; i < 30; i++) {
+    const r = Math.floor(Math.random() * 256);
+    try {
+      await checkBridgeClash(bridge, `10.207.${r}.0/24`);
+      return r;
+    } catch {
+      /* in use by a parallel test: try another */
+    }
+  }
+  throw new Error('no free /24 in 10.207.0.0/16');
+}
+
+async function removeSharedPortmapChainsIfUnused(): Promise<void> {
+  const dnat = await run('iptables', ['-w', '-t', 'nat', '-S', 'CNI-HOSTPORT-DNAT'], { allowFailure: true });
+  if (dnat.code !== 0 || dnat.stdout.trim().split('\n').length > 1) return;
+  const ipt = (...args: string[]) => run('iptables', ['-w', '-t', 'nat', ...args], { allowFailure: true });
+  await ipt('-D', 'PREROUTING', '-m', 'addrtype', '--dst-type', 'LOCAL', '-j', 'CNI-HOSTPORT-DNAT');
+  await ipt('-D', 'OUTPUT', '-m', 'addrtype', '--dst-type', 'LOCAL', '-j', 'CNI-HOSTPORT-DNAT');
+  await ipt('-D', 'POSTROUTING', '-m', 'comment', '--comment', 'CNI portfwd requiring masquerade', '-j', 'CNI-HOSTPORT-MASQ');
+  for (const chain of ['CNI-HOSTPORT-DNAT', 'CNI-HOSTPORT-MASQ', 'CNI-HOSTPORT-SETMARK']) {
+    await ipt('-F', chain);
+    await ipt('-X', chain);
+  }
+}
+
+function waitForLine(child: ChildProcess, text: string, ms = 10_000): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no "${text}" within ${ms} ms`)), ms);
+    let out = '';
+    child.stdout?.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (out.includes(text)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
+  });
+}
+
+/** Records when the applier really changed the kernel's rules. */
+class TimedApplier extends PolicyApplier {
+  readonly applied: { at: number; outcome: ApplyOutcome }[] = [];
+  override async apply(pods: readonly PodPolicy[]): Promise<ApplyOutcome> {
+    const outcome = await super.apply(pods);
+    if (outcome.changed) this.applied.push({ at: performance.now(), outcome });
+    return outcome;
+  }
+}
+
+test('NetworkPolicy enforcement: pod/namespace selectors, ipBlock except, named port, egress, replies, removal, teardown', { skip, timeout: 180_000 }, async (t) => {
+  const tag = randomHex(6);
+  const bridge = `mbx${tag}`;
+  const r = await freeSubnet(bridge);
+  const podCidr = `10.207.${r}.0/24`;
+  const gateway = `10.207.${r}.1`;
+  const dir = await mkdtemp(join(tmpdir(), `mbx-${tag}-`));
+  const conflist = bridgeConflist({ networkName: `mbx-np-${tag}`, bridge, subnet: podCidr, gateway, ipamDataDir: join(dir, 'ipam'), routes: [podCidr] });
+  const net = new CniNetwork({ conflist, binDirs: BIN_DIRS, cacheDir: join(dir, 'cache') });
+  const netnses: string[] = [];
+  const children: ChildProcess[] = [];
+  const store = new SqliteStore({ stateDir: join(dir, 'state') });
+  const informers = new InformerFactory(store);
+  const events = new EventRecorder({ store, component: 'networkpolicy-controller' });
+  const applier = new TimedApplier({ bridge, nodeAddresses: [gateway] });
+  let controller: Controller | undefined;
+  let tornDown = false;
+  try {
+    const ips = {} as Record<PodName, string>;
+    for (const p of PODS) {
+      const ns = `mbx-${tag}-${p.name}`;
+      await createNetns(ns);
+      netnses.push(ns);
+      const result = await net.add({ containerId: `${tag}-${p.name}`, netns: netnsPath(ns), ifName: 'eth0' });
+      ips[p.name] = result.ips![0]!.address.split('/')[0]!;
+      const cmd = netnsCommand(ns, 'node', ['-e', SERVER, p.name]);
+      const child = spawn(cmd.file, cmd.args, { stdio: ['ignore', 'pipe', 'pipe'] });
+      children.push(child);
+      await waitForLine(child, 'listening');
+    }
+
+    store.create('namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'np-a', labels: { 'kubernetes.io/metadata.name': 'np-a' } } });
+    store.create('namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'np-b', labels: { 'kubernetes.io/metadata.name': 'np-b', team: 'b' } } });
+    for (const p of PODS) {
+      const ports = p.name === 'backend' ? [{ name: 'http', containerPort: 8080, protocol: 'TCP' as const }] : [];
+      const pod: Pod = {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: p.name, namespace: p.ns, labels: { ...p.labels } },
+        spec: { containers: [{ name: 'srv', image: 'host', ports }] },
+      };
+      const created = store.create('pods', pod);
+      store.updateStatus('pods', { ...created, status: { phase: 'Running', podIP: ips[p.name], hostIP: gateway } });
+    }
+
+    informers.start();
+    controller = createNetworkPolicyController({ store, informers, events, log: silentLogger, bridge, nodeAddresses: [gateway], applier });
+    await controller.start();
+
+    const connect = async (from: PodName, ...targets: [PodName, number][]): Promise<Attempt[]> => {
+      const args = targets.map(([to, port]) => `${ips[to]}:${port}`);
+      const out = await execInNetns(`mbx-${tag}-${from}`, 'node', ['-e', CLIENT, ...args], { timeoutMs: 30_000 });
+      return JSON.parse(out.stdout) as Attempt[];
+    };
+    const ok = (a: Attempt | undefined, to: PodName, port: number, what: string) =>
+      assert.equal(a?.body, `${to}:${port}`, `${what}: expected an answer, got ${JSON.stringify(a)}`);
+    const refused = (a: Attempt | undefined, what: string) => {
+      assert.equal(a?.code, 'ECONNREFUSED', `${what}: expected a quick refusal, got ${JSON.stringify(a)}`);
+      assert.ok(a!.ms < 500, `${what}: refused only after ${a!.ms} ms`);
+    };
+    /** Applies a change and waits until the controller has put the result into the kernel. */
+    const change = async (fn: () => void): Promise<number> => {
+      const before = applier.applied.length;
+      const t0 = performance.now();
+      fn();
+      while (applier.applied.length === before) {
+        if (performance.now() - t0 > 5000) throw new Error('the controller did not apply the change within 5 s');
+        await new Promise((res) => setTimeout(res, 2));
+      }
+      return applier.applied.at(-1)!.at - t0;
+    };
+    const policy = (name: string, ns: string, spec: NetworkPolicySpec): KubeObject => ({
+      apiVersion: 'networking.k8s.io/v1',
+      kind: 'NetworkPolicy',
+      metadata: { name, namespace: ns },
+      spec,
+    });
+    const removePolicy = (name: string, ns = 'np-a') => change(() => store.delete(NETWORK_POLICIES, ns, name));
+    const backendSel = { matchLabels: { app: 'backend' } };
+
+    await t.test('without a policy every pod reaches backend (the control)', async () => {
+      const [f, o, rm] = [(await connect('frontend', ['backend', 8080]))[0], (await connect('other', ['backend', 8080]))[0], (await connect('remote', ['backend', 9090]))[0]];
+      ok(f, 'backend', 8080, 'frontend');
+      ok(o, 'backend', 8080, 'other');
+      ok(rm, 'backend', 9090, 'remote');
+    });
+
+    await t.test('allow only app=frontend (same namespace) on 8080: frontend passes, other and remote are refused at once', async () => {
+      const ms = await change(() =>
+        store.create(
+          NETWORK_POLICIES,
+          policy('only-frontend', 'np-a', {
+            podSelector: backendSel,
+            policyTypes: ['Ingress'],
+            ingress: [{ from: [{ podSelector: { matchLabels: { app: 'frontend' } } }], ports: [{ protocol: 'TCP', port: 8080 }] }],
+          }),
+        ),
+      );
+      t.diagnostic(`policy in the kernel ${ms.toFixed(1)} ms after the store write (restore ${applier.applied.at(-1)!.outcome.durationMs.toFixed(1)} ms)`);
+      const [f8080, f9090] = await connect('frontend', ['backend', 8080], ['backend', 9090]);
+      ok(f8080, 'backend', 8080, 'frontend to 8080');
+      refused(f9090, 'frontend to 9090 (port not allowed)');
+      refused((await connect('other', ['backend', 8080]))[0], 'other (app=other)');
+      refused((await connect('remote', ['backend', 8080]))[0], 'remote (app=frontend in another namespace)');
+      // pods the policy does not select are untouched
+      ok((await connect('other', ['frontend', 8080]))[0], 'frontend', 8080, 'other to frontend');
+      // the node is never blocked (its traffic does not cross FORWARD)
+      const host = await run('node', ['-e', CLIENT, `${ips.backend}:9090`]);
+      ok((JSON.parse(host.stdout) as Attempt[])[0], 'backend', 9090, 'the host to backend');
+    });
+
+    await t.test('removing the policy opens the path again within 1 s', async () => {
+      const ms = await removePolicy('only-frontend');
+      t.diagnostic(`removal in the kernel ${ms.toFixed(1)} ms after the store delete`);
+      assert.ok(ms < 1000, `took ${ms} ms`);
+      ok((await connect('other', ['backend', 8080]))[0], 'backend', 8080, 'other after removal');
+    });
+
+    await t.test('namespaceSelector AND podSelector in one peer: only app=frontend pods of team=b namespaces', async () => {
+      await change(() =>
+        store.create(
+          NETWORK_POLICIES,
+          policy('from-team-b', 'np-a', {
+            podSelector: backendSel,
+            ingress: [{ from: [{ namespaceSelector: { matchLabels: { team: 'b' } }, podSelector: { matchLabels: { app: 'frontend' } } }] }],
+          }),
+        ),
+      );
+      ok((await connect('remote', ['backend', 8080]))[0], 'backend', 8080, 'remote (team=b, app=frontend)');
+      refused((await connect('frontend', ['backend', 8080]))[0], 'frontend (app=frontend, namespace np-a)');
+      // a label change on the namespace moves its pods out of the peer set
+      await change(() => {
+        const ns = store.get('namespaces', undefined, 'np-b')!;
+        store.update('namespaces', { ...ns, metadata: { ...ns.metadata, labels: { 'kubernetes.io/metadata.name': 'np-b', team: 'c' } } });
+      });
+      refused((await connect('remote', ['backend', 8080]))[0], 'remote after its namespace lost team=b');
+      await removePolicy('from-team-b');
+    });
+
+    await t.test('ipBlock with except: the pod CIDR minus other', async () => {
+      await change(() =>
+        store.create(
+          NETWORK_POLICIES,
+          policy('cidr', 'np-a', { podSelector: backendSel, ingress: [{ from: [{ ipBlock: { cidr: podCidr, except: [`${ips.other}/32`] } }] }] }),
+        ),
+      );
+      ok((await connect('frontend', ['backend', 9090]))[0], 'backend', 9090, 'frontend (inside the block)');
+      refused((await connect('other', ['backend', 9090]))[0], 'other (excepted)');
+      await removePolicy('cidr');
+    });
+
+    await t.test('named port: "http" resolves to backend\'s 8080, 9090 stays closed', async () => {
+      await change(() => store.create(NETWORK_POLICIES, policy('named', 'np-a', { podSelector: backendSel, ingress: [{ ports: [{ port: 'http' }] }] })));
+      const [a, b] = await connect('other', ['backend', 8080], ['backend', 9090]);
+      ok(a, 'backend', 8080, 'other to the named port');
+      refused(b, 'other to an unnamed port');
+      await removePolicy('named');
+    });
+
+    await t.test('egress: frontend may reach only backend:8080; replies to allowed connections pass both ways', async () => {
+      await change(() =>
+        store.create(
+          NETWORK_POLICIES,
+          policy('frontend-out', 'np-a', {
+            podSelector: { matchLabels: { app: 'frontend' } },
+            policyTypes: ['Egress'],
+            egress: [{ to: [{ podSelector: backendSel }], ports: [{ protocol: 'TCP', port: 8080 }] }],
+          }),
+        ),
+      );
+      const [toBackend, toBackend9090, toOther] = await connect('frontend', ['backend', 8080], ['backend', 9090], ['other', 8080]);
+      ok(toBackend, 'backend', 8080, 'frontend to backend:8080');
+      refused(toBackend9090, 'frontend to backend:9090');
+      refused(toOther, 'frontend to other');
+      // egress isolation does not stop incoming connections, and their replies leave frontend
+      ok((await connect('other', ['frontend', 8080]))[0], 'frontend', 8080, 'other to frontend (reply leaves an egress-isolated pod)');
+      // backend denies all egress: the replies to frontend's allowed connection still pass
+      await change(() => store.create(NETWORK_POLICIES, policy('backend-no-egress', 'np-a', { podSelector: backendSel, policyTypes: ['Egress'] })));
+      ok((await connect('frontend', ['backend', 8080]))[0], 'backend', 8080, 'frontend to backend with backend egress denied');
+      refused((await connect('backend', ['other', 8080]))[0], 'backend to other (egress denied)');
+      await removePolicy('backend-no-egress');
+      await removePolicy('frontend-out');
+      ok((await connect('frontend', ['other', 8080]))[0], 'other', 8080, 'frontend to other after removal');
+    });
+
+    await t.test('a pod that gets the peer label is let in; unchanged state writes nothing', async () => {
+      await change(() =>
+        store.create(
+          NETWORK_POLICIES,
+          policy('only-frontend', 'np-a', { podSelector: backendSel, ingress: [{ from: [{ podSelector: { matchLabels: { app: 'frontend' } } }] }] }),
+        ),
+      );
+      refused((await connect('other', ['backend', 8080]))[0], 'other before relabel');
+      await change(() => {
+        const p = store.get('pods', 'np-a', 'other')!;
+        store.update('pods', { ...p, metadata: { ...p.metadata, labels: { app: 'frontend' } } });
+      });
+      ok((await connect('other', ['backend', 8080]))[0], 'backend', 8080, 'other after it became app=frontend');
+      // a status-only change (no label, IP or phase change) renders the same rules: no restore
+      const before = applier.applied.length;
+      const p = store.get('pods', 'np-a', 'frontend')!;
+      store.updateStatus('pods', { ...p, status: { ...(p.status as object), startTime: new Date().toISOString() } });
+      await new Promise((res) => setTimeout(res, 200));
+      assert.equal(applier.applied.length, before, 'no rewrite for an unchanged rendering');
+    });
+
+    await t.test('teardown removes every chain and hook of the bridge', async () => {
+      await controller!.stop();
+      controller = undefined;
+      await teardownNetworkPolicies(bridge);
+      tornDown = true;
+      const saved = (await run('iptables-save', [])).stdout.split('\n');
+      const mine = saved.filter((l) => l.includes(dispatchChainFor(bridge)) || l.includes(podChainPrefixFor(bridge)));
+      assert.deepEqual(mine, []);
+      ok((await connect('remote', ['backend', 8080]))[0], 'backend', 8080, 'remote after teardown');
+    });
+  } finally {
+    await controller?.stop().catch(() => undefined);
+    if (!tornDown) await teardownNetworkPolicies(bridge).catch(() => undefined);
+    informers.stop();
+    store.close();
+    for (const child of children) child.kill('SIGKILL');
+    for (const a of await net.listAttachments().catch(() => [])) {
+      await net.del({ containerId: a.containerId, ifName: a.ifName, netns: a.netns }).catch(() => undefined);
+    }
+    for (const ns of netnses) await deleteNetns(ns).catch(() => undefined);
+    await run('ip', ['link', 'del', bridge], { allowFailure: true });
+    await removeSharedPortmapChainsIfUnused();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
