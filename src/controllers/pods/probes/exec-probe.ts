@@ -8,7 +8,6 @@ export async function execWithTimeout(target: ProbeTarget, argv: string[], timeo
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new ExecTimeout(`command "${argv.join(' ')}" timed out`)), timeoutMs);
-    timer.unref();
   });
   try {
     return await Promise.race([target.exec(argv, timeoutMs), timeout]);

@@ -5,7 +5,7 @@
  *   HealthCheckResponse { ServingStatus status = 1; }  -> 0x08 <varint>
  */
 import http2 from 'node:http2';
-import { formatHostPort } from './dial-error.js';
+import { dialError, formatHostPort } from './dial-error.js';
 import type { ProbeResult } from './probe-target.js';
 
 export const HEALTH_CHECK_PATH = '/grpc.health.v1.Health/Check';
@@ -69,9 +69,11 @@ export async function grpcProbe(action: { port: number; service?: string }, podI
       ),
     );
     session.on('connect', () => (connected = true));
-    session.on('error', (err) =>
-      done({ outcome: 'failure', output: `timeout: failed to connect service "${authority}" within ${seconds}: ${err.message}` }),
-    );
+    const connectFailed = (err: Error): ProbeResult => {
+      const cause = (err as { cause?: unknown }).cause ?? err;
+      return { outcome: 'failure', output: `timeout: failed to connect service "${authority}" within ${seconds}: ${dialError(podIP, action.port, cause)}` };
+    };
+    session.on('error', (err) => done(connectFailed(err)));
     const req = session.request({
       ':method': 'POST',
       ':path': HEALTH_CHECK_PATH,
@@ -94,7 +96,8 @@ export async function grpcProbe(action: { port: number; service?: string }, podI
     });
     req.on('trailers', takeStatus);
     req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('error', (err) => done({ outcome: 'failure', output: `error: health rpc probe failed: ${err.message}` }));
+    // a refused connection surfaces on the pending stream before the session reports it
+    req.on('error', (err) => done(connected ? { outcome: 'failure', output: `error: health rpc probe failed: ${err.message}` } : connectFailed(err)));
     req.on('end', () => {
       if (httpStatus !== 200 && grpcStatus === undefined) {
         return done({ outcome: 'failure', output: `error: health rpc probe failed: rpc error: code = Unknown desc = unexpected HTTP status code received from server: ${httpStatus}` });
