@@ -12,11 +12,11 @@
  * Warning event (NetworkPolicyPartlyEnforced) each time the rules change.
  */
 import type { KubeObject, Namespace, Pod } from '../../api/types.js';
-import type { Clock } from '../../core/clock.js';
+import { systemClock, type Clock } from '../../core/clock.js';
 import { describeError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import { PolicyApplier, type ApplyOutcome } from '../../netfilter/policy/index.js';
-import { Controller, type ReconcileContext, type Reconciler } from '../../reconcile/controller.js';
+import { Controller, type ReconcileContext, type ReconcileResult, type Reconciler } from '../../reconcile/controller.js';
 import type { InformerFactory, Informer } from '../../reconcile/informer.js';
 import type { Store } from '../../store/types.js';
 import { NAMESPACES, NETWORK_POLICIES, PODS, type NetworkPolicy } from './network-policy-types.js';
@@ -38,11 +38,17 @@ export interface NetworkPolicyControllerOptions {
   nodeAddresses?: readonly string[];
   /** for tests: an applier with a fake runner */
   applier?: PolicyApplier;
+  /**
+   * Every this many ms the whole rule set is written again and the hooks checked, repairing rules
+   * someone else removed (default 60 s; 0 turns it off).
+   */
+  repairEveryMs?: number;
   clock?: Clock;
 }
 
 export const REASON_NOT_ENFORCED = 'NetworkPolicyNotEnforced';
 export const REASON_PARTLY_ENFORCED = 'NetworkPolicyPartlyEnforced';
+const DEFAULT_REPAIR_MS = 60_000;
 
 export class NetworkPolicyReconciler implements Reconciler {
   readonly #pods: Informer<Pod>;
@@ -50,6 +56,9 @@ export class NetworkPolicyReconciler implements Reconciler {
   readonly #namespaces: Informer<Namespace>;
   readonly #events: NetworkPolicyEvents;
   readonly #applier: PolicyApplier;
+  readonly #repairEveryMs: number;
+  readonly #clock: Clock;
+  #lastRepair: number;
   #last: ApplyOutcome | undefined;
 
   constructor(options: {
@@ -58,12 +67,17 @@ export class NetworkPolicyReconciler implements Reconciler {
     namespaces: Informer<Namespace>;
     events: NetworkPolicyEvents;
     applier: PolicyApplier;
+    repairEveryMs?: number;
+    clock?: Clock;
   }) {
     this.#pods = options.pods;
     this.#policies = options.policies;
     this.#namespaces = options.namespaces;
     this.#events = options.events;
     this.#applier = options.applier;
+    this.#repairEveryMs = options.repairEveryMs ?? DEFAULT_REPAIR_MS;
+    this.#clock = options.clock ?? systemClock;
+    this.#lastRepair = this.#clock.monotonic();
   }
 
   /** The outcome of the last successful apply (for tests and metrics). */
@@ -71,7 +85,12 @@ export class NetworkPolicyReconciler implements Reconciler {
     return this.#last;
   }
 
-  async reconcile(_key: string, ctx: ReconcileContext): Promise<void> {
+  async reconcile(_key: string, ctx: ReconcileContext): Promise<ReconcileResult> {
+    const repair = this.#repairEveryMs > 0 ? { requeueAfter: this.#repairEveryMs } : undefined;
+    if (repair && this.#clock.monotonic() - this.#lastRepair >= this.#repairEveryMs) {
+      this.#applier.invalidate();
+      this.#lastRepair = this.#clock.monotonic();
+    }
     const policies = this.#policies.list();
     const resolved = resolvePodPolicies({ pods: this.#pods.list(), policies, namespaces: this.#namespaces.list() });
     let outcome: ApplyOutcome;
@@ -83,12 +102,13 @@ export class NetworkPolicyReconciler implements Reconciler {
       throw err;
     }
     this.#last = outcome;
-    if (!outcome.changed) return;
+    if (!outcome.changed) return repair;
     ctx.log.debug(
       { isolatedPods: resolved.pods.length, chains: outcome.chains, deleted: outcome.deleted, ms: Math.round(outcome.durationMs) },
       'NetworkPolicy rules applied',
     );
     for (const problem of resolved.problems) this.#events.warning(problem.policy, REASON_PARTLY_ENFORCED, problem.message);
+    return repair;
   }
 }
 
@@ -98,7 +118,15 @@ export function createNetworkPolicyController(options: NetworkPolicyControllerOp
   const policies = options.informers.informerFor<NetworkPolicy>(NETWORK_POLICIES);
   const namespaces = options.informers.informerFor<Namespace>(NAMESPACES);
   const applier = options.applier ?? new PolicyApplier({ bridge: options.bridge, ...(options.nodeAddresses ? { nodeAddresses: options.nodeAddresses } : {}) });
-  const reconciler = new NetworkPolicyReconciler({ pods, policies, namespaces, events: options.events, applier });
+  const reconciler = new NetworkPolicyReconciler({
+    pods,
+    policies,
+    namespaces,
+    events: options.events,
+    applier,
+    ...(options.repairEveryMs !== undefined ? { repairEveryMs: options.repairEveryMs } : {}),
+    ...(options.clock ? { clock: options.clock } : {}),
+  });
   const key = options.bridge;
   const toKey = (): readonly string[] => [key];
   const controller = new Controller({

@@ -45,6 +45,8 @@ export class PolicyApplier {
   #lastHash: string | undefined;
   /** chains of this bridge as last written; undefined until read from the kernel */
   #known: string[] | undefined;
+  /** the FORWARD hooks were seen in place since the last invalidate() */
+  #hooked = false;
 
   constructor(options: PolicyApplierOptions) {
     this.bridge = options.bridge;
@@ -66,14 +68,22 @@ export class PolicyApplier {
     await this.#restore(ruleSet.text);
     this.#known = ruleSet.chains;
     this.#lastHash = digest;
-    await this.#ensureHooks();
+    // Checking the hooks costs two iptables runs: once per daemon run and after invalidate().
+    if (!this.#hooked) {
+      await this.#ensureHooks();
+      this.#hooked = true;
+    }
     return { changed: true, chains: ruleSet.chains.length, deleted: ruleSet.deleted.length, durationMs: performance.now() - started };
   }
 
-  /** Forgets the last applied text, so the next apply writes (e.g. after someone flushed the table). */
+  /**
+   * Forgets what was applied, so the next apply reads the kernel's chains, writes the whole rule
+   * set and checks the hooks again (repairs rules someone else flushed or deleted).
+   */
   invalidate(): void {
     this.#lastHash = undefined;
     this.#known = undefined;
+    this.#hooked = false;
   }
 
   /** Removes the FORWARD hooks and every chain of this bridge's policy rules. Idempotent. */
@@ -87,6 +97,7 @@ export class PolicyApplier {
     if (text) await this.#restore(text);
     this.#known = [];
     this.#lastHash = undefined;
+    this.#hooked = false;
   }
 
   /** Chains of this bridge's policy rules in the kernel now. */
