@@ -123,10 +123,11 @@ export class ServiceProxy {
     await this.#chains.teardown();
   }
 
-  /** Syncs now (waits for a running sync and runs once more after it). */
+  /** Syncs now (waits for a running sync and runs once more after it). No-op once stopped. */
   async syncNow(): Promise<void> {
     this.#dirty = true;
-    while (this.#dirty) {
+    // Checking #started each round keeps a queued sync from re-creating chains after teardown().
+    while (this.#dirty && this.#started) {
       if (this.#running) {
         await this.#running.catch(() => undefined);
         continue;
