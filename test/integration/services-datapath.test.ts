@@ -219,7 +219,10 @@ test('service data path: balancing, endpoint removal, hairpin, reject, affinity,
     await t.test('an endpoint taken out of the Endpoints gets no new connection within 1 s', async () => {
       const before = syncs.length;
       const t0 = performance.now();
+      const notServing = proxy!.waitUntilNotServing(ips.b!, 2000);
       setReady(store, 'b', false);
+      assert.equal(await notServing, true, 'waitUntilNotServing timed out');
+      t.diagnostic(`waitUntilNotServing resolved after ${(performance.now() - t0).toFixed(1)} ms`);
       // the data path is current once a sync that saw the change has finished
       while (performance.now() - t0 < 3000) {
         const ep = store.get('endpoints', 'default', 'web') as Endpoints | undefined;

@@ -72,6 +72,9 @@ export class ServiceProxy {
   #started = false;
   #failures = 0;
   #stats: ServiceProxyStats = { syncs: 0, failures: 0 };
+  /** endpoint IPs in the rules of the last successful sync */
+  #appliedIps = new Set<string>();
+  readonly #ipWaiters = new Set<{ ip: string; resolve: (v: boolean) => void }>();
 
   constructor(opts: ServiceProxyOptions) {
     if (!opts.informers && !opts.store) throw new TypeError('ServiceProxy needs informers or a store');
@@ -151,9 +154,29 @@ export class ServiceProxy {
     return servicePortRules(this.#services.list(), (ns, name) => this.#endpoints.get(ns, name));
   }
 
+  /**
+   * Resolves true once the rules in the kernel send no new connection to `ip` (at once if they do not
+   * now), false after `timeoutMs`. The kubelet awaits this for a terminating pod before it sends
+   * SIGTERM, so a rolling update drops nothing (issue 3 item 9).
+   */
+  waitUntilNotServing(ip: string, timeoutMs = 2000): Promise<boolean> {
+    if (!this.#appliedIps.has(ip)) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const waiter = {
+        ip,
+        resolve: (v: boolean) => {
+          clearTimeout(timer);
+          this.#ipWaiters.delete(waiter);
+          resolve(v);
+        },
+      };
+      const timer = setTimeout(() => waiter.resolve(false), timeoutMs);
+      this.#ipWaiters.add(waiter);
+    });
+  }
+
   #onUpdate(a: KubeObject, b: KubeObject): void {
-    // Status-only or metadata-only updates of Endpoints/Services do not change rules, but comparing
-    // costs about as much as a coalesced sync; schedule unless nothing the proxy reads changed.
+    // A replayed event (same version) changes nothing; anything else is cheaper to sync than to diff.
     if (a.metadata.resourceVersion === b.metadata.resourceVersion) return;
     this.#schedule();
   }
@@ -187,6 +210,8 @@ export class ServiceProxy {
     try {
       const result = await this.#chains.apply(rules);
       this.#failures = 0;
+      this.#appliedIps = new Set(rules.flatMap((r) => r.endpoints.map((e) => e.ip)));
+      for (const w of [...this.#ipWaiters]) if (!this.#appliedIps.has(w.ip)) w.resolve(true);
       const info: SyncInfo = { ruleCount: result.ruleCount, services: rules.length, restoreMs: result.restoreMs, totalMs: performance.now() - started };
       this.#stats = { ...this.#stats, syncs: this.#stats.syncs + 1, lastSync: info };
       this.#log.debug(info, 'service rules synced');
