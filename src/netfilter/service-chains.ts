@@ -12,6 +12,7 @@
  * iptables. The consequence: every bridged packet on this machine (any bridge, Docker's too) now
  * traverses the FORWARD chain, so a FORWARD policy of DROP would cut same-bridge traffic.
  */
+import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { run } from '../core/exec.js';
 import { chainPrefixFor, checkPrefix } from './chain-prefix.js';
@@ -73,6 +74,8 @@ export class ServiceChains {
    * chains empty first). Idempotent; call again to repair jumps someone removed.
    */
   async setup(): Promise<void> {
+    // Debian kernels build br_netfilter as a module; load it if its sysctls are missing.
+    if (!existsSync('/proc/sys/net/bridge')) await run('modprobe', ['br_netfilter'], { allowFailure: true }).catch(() => undefined);
     await sysctl('net/bridge/bridge-nf-call-iptables', '1');
     await sysctl('net/ipv4/ip_forward', '1');
     // NodePorts on 127.0.0.1 are DNATed to pods: loopback-sourced packets must be routable out of the bridge.

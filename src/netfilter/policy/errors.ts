@@ -25,3 +25,10 @@ export const PolicyHookFailed = defineError(
     `could not hook the NetworkPolicy chain of bridge ${bridge} into FORWARD: ${why}; run as root and check that br_netfilter is loaded (modprobe br_netfilter; sysctl net.bridge.bridge-nf-call-iptables=1)`,
   { retryable: true },
 );
+
+export const PolicyBridgeNetfilterOff = defineError(
+  'MBX_NETPOL_BR_NETFILTER_OFF',
+  (why: string) =>
+    `NetworkPolicy rules cannot see traffic between pods of one bridge: ${why}; load the br_netfilter module (modprobe br_netfilter) and set net.bridge.bridge-nf-call-iptables=1`,
+  { retryable: true },
+);

@@ -5,6 +5,7 @@
  * Unchanged text is not applied again (a hash of the last applied text).
  */
 import { createHash } from 'node:crypto';
+import { readFile, writeFile } from 'node:fs/promises';
 import { describeError } from '../../core/errors.js';
 import { run, type RunOptions, type RunResult } from '../../core/exec.js';
 import {
@@ -14,7 +15,7 @@ import {
   isPolicyChainOf,
   type PodPolicy,
 } from './compile-policy-rule-set.js';
-import { PolicyHookFailed, PolicyRestoreFailed } from './errors.js';
+import { PolicyBridgeNetfilterOff, PolicyHookFailed, PolicyRestoreFailed } from './errors.js';
 
 export type RunFn = (file: string, args: readonly string[], opts?: RunOptions) => Promise<RunResult>;
 
@@ -24,7 +25,15 @@ export interface PolicyApplierOptions {
   nodeAddresses?: readonly string[];
   /** for tests; defaults to core/exec run */
   run?: RunFn;
+  /**
+   * Make sure bridged traffic passes iptables (bridge-nf-call-iptables=1, set if 0), without which
+   * same-bridge traffic never reaches FORWARD and policies would silently not apply (default true;
+   * false for tests with a fake runner).
+   */
+  ensureBridgeNetfilter?: boolean;
 }
+
+const BR_NF_SYSCTL = '/proc/sys/net/bridge/bridge-nf-call-iptables';
 
 export interface ApplyOutcome {
   /** false when the rendered rules equal the last applied ones (nothing was run) */
@@ -42,6 +51,7 @@ export class PolicyApplier {
   readonly #dispatch: string;
   readonly #nodeAddresses: readonly string[];
   readonly #run: RunFn;
+  readonly #ensureBrNf: boolean;
   #lastHash: string | undefined;
   /** chains of this bridge as last written; undefined until read from the kernel */
   #known: string[] | undefined;
@@ -53,6 +63,7 @@ export class PolicyApplier {
     this.#dispatch = dispatchChainFor(options.bridge);
     this.#nodeAddresses = options.nodeAddresses ?? [];
     this.#run = options.run ?? run;
+    this.#ensureBrNf = options.ensureBridgeNetfilter ?? true;
   }
 
   /** Renders the rule set for `pods` and applies it if it differs from the last one applied. */
@@ -70,6 +81,7 @@ export class PolicyApplier {
     this.#lastHash = digest;
     // Checking the hooks costs two iptables runs: once per daemon run and after invalidate().
     if (!this.#hooked) {
+      if (this.#ensureBrNf) await ensureBridgeNetfilter();
       await this.#ensureHooks();
       this.#hooked = true;
     }
@@ -137,5 +149,21 @@ export class PolicyApplier {
       throw PolicyRestoreFailed(this.bridge, describeError(err), { cause: err });
     }
     if (res.code !== 0) throw PolicyRestoreFailed(this.bridge, res.stderr || `exit ${res.code}`);
+  }
+}
+
+async function ensureBridgeNetfilter(): Promise<void> {
+  let value: string;
+  try {
+    value = (await readFile(BR_NF_SYSCTL, 'utf8')).trim();
+  } catch {
+    throw PolicyBridgeNetfilterOff(`${BR_NF_SYSCTL} does not exist (br_netfilter is not loaded)`);
+  }
+  if (value === '1') return;
+  try {
+    // The service data path sets the same value; setting it here keeps policies safe without it.
+    await writeFile(BR_NF_SYSCTL, '1');
+  } catch (err) {
+    throw PolicyBridgeNetfilterOff(`it is ${value} and could not be set: ${describeError(err)}`);
   }
 }
