@@ -56,7 +56,7 @@ describe('NetworkPolicy controller (real store, fake iptables)', () => {
   });
 
   const start = async (repairEveryMs = 0) => {
-    const applier = new PolicyApplier({ bridge: BRIDGE, run: fake.run });
+    const applier = new PolicyApplier({ bridge: BRIDGE, run: fake.run, ensureBridgeNetfilter: false });
     const events = new EventRecorder({ store: ts.store, component: 'networkpolicy-controller' });
     informers.start();
     controller = createNetworkPolicyController({ store: ts.store, informers, events, log: silentLogger, bridge: BRIDGE, applier, repairEveryMs });
