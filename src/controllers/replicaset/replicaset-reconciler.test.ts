@@ -162,14 +162,30 @@ test('ReplicaSet does not over-create when its informer cache is stale', async (
   }
 });
 
-test('ReplicaSet availableReplicas waits for minReadySeconds', () =>
-  withHarness({}, async (h) => {
-    await h.start([createReplicaSetController]);
-    makeRs(h.store, 'web', 1, { minReadySeconds: 1 });
-    await eventually(() => assert.equal(rsStatus(h.store, 'web')?.readyReplicas, 1));
-    assert.equal(rsStatus(h.store, 'web')?.availableReplicas, 0);
-    await eventually(() => assert.equal(rsStatus(h.store, 'web')?.availableReplicas, 1), 4000);
-  }));
+test('ReplicaSet availableReplicas waits for minReadySeconds, and it comes back when they pass', async () => {
+  const ts = openTestStore();
+  try {
+    const t0 = Date.parse('2026-01-01T00:00:00Z');
+    let now = t0;
+    const clock = { now: () => now, monotonic: () => now, setTimeout: () => ({ cancel() {} }) };
+    const r = new ReplicaSetReconciler({ store: ts.store, events: { normal() {}, warning() {} }, log: silentLogger, clock });
+    const ctx = { log: silentLogger, signal: new AbortController().signal };
+    const rs = makeRs(ts.store, 'web', 1, { minReadySeconds: 5 });
+    await r.reconcile('ns/web', ctx);
+    const pod = activeOf(ts.store, rs)[0]!;
+    ts.store.updateStatus(PODS, { ...pod, status: { phase: 'Running', conditions: [{ type: 'Ready', status: 'True', lastTransitionTime: '2026-01-01T00:00:00Z' }] } });
+    now = t0 + 1000;
+    const res = await r.reconcile('ns/web', ctx);
+    assert.equal(rsStatus(ts.store, 'web')?.readyReplicas, 1);
+    assert.equal(rsStatus(ts.store, 'web')?.availableReplicas, 0);
+    assert.equal(res?.requeueAfter, 4050, 'comes back when the pod becomes available');
+    now = t0 + 5000;
+    await r.reconcile('ns/web', ctx);
+    assert.equal(rsStatus(ts.store, 'web')?.availableReplicas, 1);
+  } finally {
+    ts.cleanup();
+  }
+});
 
 test('ReplicaSet with an empty selector gets a warning event and creates nothing', () =>
   withHarness({}, async (h) => {
