@@ -31,7 +31,9 @@ const POD_NAMES = ['a', 'b', 'c'] as const;
 
 const SERVER = `
 const name = process.argv[1];
-require('http').createServer((req, res) => res.end(name)).listen(8080, '0.0.0.0', () => console.log('listening'));
+const server = require('http').createServer((req, res) => res.end(name)).listen(8080, '0.0.0.0', () => console.log('listening'));
+// a well-behaved app: on SIGTERM stop accepting, finish what is in flight, exit
+process.on('SIGTERM', () => server.close(() => process.exit(0)));
 `;
 
 // Runs in the client netns: N requests, each on a new connection; prints {counts, errors, ms}.
@@ -44,7 +46,7 @@ function one() {
     const t0 = process.hrtime.bigint();
     const req = http.get({ host, port, path: '/', agent: false, timeout: 2000 }, (res) => {
       let body = ''; res.on('data', (d) => (body += d));
-      res.on('end', () => { counts[body] = (counts[body] || 0) + 1; ms.push(Number(process.hrtime.bigint() - t0) / 1e6); resolve(); });
+      res.on('end', () => { counts[body] = (counts[body] || 0) + 1; ms.push(Number(process.hrtime.bigint() - t0) / 1e6); if (ms.length === 20) process.stderr.write('warm\\n'); resolve(); });
     });
     req.on('timeout', () => req.destroy(new Error('timeout')));
     req.on('error', (e) => { errors.push({ code: e.code || e.message, ms: Number(process.hrtime.bigint() - t0) / 1e6 }); resolve(); });
@@ -281,6 +283,39 @@ test('service data path: balancing, endpoint removal, hairpin, reject, affinity,
       for (let i = 0; i < 30; i++) seen.add(await hostGet(port));
       for (const name of seen) assert.ok((POD_NAMES as readonly string[]).includes(name), `unexpected answer ${name}`);
       assert.ok(seen.size >= 2, `NodePort reached only ${[...seen].join(',')}`);
+    });
+
+    await t.test('under load, an endpoint that leaves the rules before SIGTERM drops no request', async () => {
+      // the client in the background; go on once it has 20 answers
+      const cmd = netnsCommand(`mbx-${tag}-client`, 'node', ['-e', CLIENT, vip(web), '80', '600']);
+      const loader = spawn(cmd.file, cmd.args, { stdio: ['ignore', 'pipe', 'pipe'] });
+      children.push(loader);
+      let stdout = '';
+      loader.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+      const load = new Promise<ClientResult>((resolve, reject) =>
+        loader.once('exit', (code) => (code === 0 ? resolve(JSON.parse(stdout) as ClientResult) : reject(new Error(`client exited with ${code}`)))),
+      );
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error('the load never started')), 10_000);
+        loader.stderr!.on('data', (d: Buffer) => {
+          if (d.toString().includes('warm')) {
+            clearTimeout(timer);
+            resolve();
+          }
+        });
+      });
+      // the kubelet's order for a terminating pod: out of the endpoints, wait for the data path, then SIGTERM
+      setReady(store, 'b', false);
+      assert.equal(await proxy!.waitUntilNotServing(ips.b!, 2000), true);
+      const b = children[POD_NAMES.indexOf('b')]!;
+      const exited = new Promise((res) => b.once('exit', res));
+      b.kill('SIGTERM');
+      await exited;
+      const res = await load;
+      assert.deepEqual(res.errors, [], `failed requests: ${JSON.stringify(res.errors.slice(0, 5))}`);
+      assert.equal(Object.values(res.counts).reduce((x, y) => x + y, 0), 600);
+      t.diagnostic(`under load: ${JSON.stringify(res.counts)}, p99 ${res.ms.sort((x, y) => x - y)[Math.floor(res.ms.length * 0.99)]!.toFixed(1)} ms`);
+      assert.ok((res.counts.b ?? 0) > 0, 'b served nothing before it left; the test proved nothing');
     });
 
     await t.test('teardown leaves no rule or chain with the prefix', async () => {
