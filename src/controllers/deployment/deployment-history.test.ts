@@ -186,3 +186,14 @@ test('deleting a Deployment cascades to its ReplicaSets and pods through the gar
       assert.equal(h.store.list('pods').items.length, 0);
     });
   }));
+
+test('an invalid maxSurge is reported once as a warning event and creates nothing', () =>
+  withHarness({}, async (h) => {
+    await h.start(controllers);
+    makeDeployment(h.store, 'web', { strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: 'lots', maxUnavailable: 1 } } });
+    await eventually(() => assert.equal(h.events('InvalidStrategy').length, 1));
+    assert.match(h.events('InvalidStrategy')[0]!.message, /maxSurge is "lots"; use a non-negative integer or a percentage/);
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(h.events('InvalidStrategy')[0]!.count, 1, 'not retried in a loop');
+    assert.equal(h.store.list('pods').items.length, 0);
+  }));

@@ -11,6 +11,7 @@ import { splitKey } from '../../reconcile/informer.js';
 import type { Store } from '../../store/types.js';
 import type { WorkloadEvents } from '../replicaset/replicaset-reconciler.js';
 import { claimObjects } from '../workloads-shared/controller-ref.js';
+import { InvalidIntOrPercent } from '../workloads-shared/errors.js';
 import { workloadSelector } from '../workloads-shared/pod-template.js';
 import { DEPLOYMENTS, PODS, REPLICASETS, type Deployment, type ReplicaSet } from '../workloads-shared/types.js';
 import { DeploymentSync } from './deployment-sync.js';
@@ -53,6 +54,13 @@ export class DeploymentReconciler implements Reconciler {
     const sync = new DeploymentSync(d, rss, pods, { store: this.#store, events: this.#events, log, now: this.#clock.now() });
     try {
       sync.run();
+    } catch (err) {
+      // A bad maxSurge/maxUnavailable does not get better by retrying: say so once and wait for a fix.
+      if (InvalidIntOrPercent.is(err)) {
+        this.#events.warning(d, 'InvalidStrategy', (err as Error).message);
+        throw terminal(err);
+      }
+      throw err;
     } finally {
       // Revision annotations, conditions and collisionCount are kept even when a step failed.
       sync.flush();

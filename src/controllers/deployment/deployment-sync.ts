@@ -118,6 +118,8 @@ export class DeploymentSync {
       if (!cur || cur.metadata.uid !== this.d.metadata.uid) return;
       store.update(DEPLOYMENTS, { ...cur, metadata: { ...cur.metadata, annotations: this.d.metadata.annotations ?? {} } });
     }
+    // An empty conditions list made on the way is no change worth a write (and a watch event).
+    if (this.d.status?.conditions?.length === 0) delete this.d.status.conditions;
     if (JSON.stringify(this.d.status) !== this.#originalStatus) {
       const cur = store.get(DEPLOYMENTS, ns, name) as Deployment | undefined;
       if (!cur || cur.metadata.uid !== this.d.metadata.uid) return;
