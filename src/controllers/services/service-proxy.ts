@@ -136,6 +136,9 @@ export class ServiceProxy {
         continue;
       }
       this.#dirty = false;
+      // This run covers whatever a pending coalescing timer was waiting for.
+      clearTimeout(this.#timer);
+      this.#timer = undefined;
       this.#running = this.#sync();
       try {
         await this.#running;
