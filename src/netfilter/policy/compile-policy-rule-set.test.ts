@@ -11,7 +11,7 @@ import {
   podChainPrefixFor,
 } from './compile-policy-rule-set.js';
 
-const REJECTS = (c: string) => [`-A ${c} -p tcp -j REJECT --reject-with tcp-reset`, `-A ${c} -j REJECT --reject-with icmp-admin-prohibited`];
+const REJECTS = (c: string) => [`-A ${c} -p tcp -m conntrack ! --ctstate DNAT -j REJECT --reject-with tcp-reset`, `-A ${c} -j REJECT --reject-with icmp-admin-prohibited`];
 
 describe('cidrMinus', () => {
   it('returns the CIDR itself without excepts, normalised', () => {

@@ -37,9 +37,13 @@
  * RETURN (not ACCEPT) keeps the rest of FORWARD in force (egress-NAT and service rules), and lets a
  * packet pass the sender's egress chain and then the receiver's ingress chain.
  *
- * DENIED TRAFFIC IS REJECTED, not dropped: TCP gets a reset (the client sees ECONNREFUSED at once),
- * other protocols ICMP admin-prohibited (EHOSTUNREACH). A drop would make clients hang until their
- * connect timeout, which reads as a network fault rather than a policy.
+ * DENIED TRAFFIC IS REJECTED, not dropped: a drop would make clients hang until their connect
+ * timeout, which reads as a network fault rather than a policy. TCP straight to a pod IP gets a
+ * reset (ECONNREFUSED at once); everything else, including TCP that a Service VIP DNATed, gets ICMP
+ * admin-prohibited (EHOSTUNREACH at once). Why not a reset after DNAT: for bridged packets the
+ * kernel sends the reset straight out of the bridge port, past NAT, so it would carry the
+ * endpoint's address instead of the VIP's and the client would ignore it (measured: a 2 s timeout
+ * in test/integration/netpol-services.test.ts; with ICMP the client fails in milliseconds).
  */
 import { createHash } from 'node:crypto';
 import { PolicyInvalidBridge } from './errors.js';
@@ -133,7 +137,10 @@ export function compilePodPolicy(chain: string, rules: readonly PolicyRule[], di
     const portMatches = rule.ports === 'any' ? [''] : rule.ports.map(portMatch);
     for (const peer of peerMatches) for (const port of portMatches) lines.push(`-A ${chain}${peer}${port}${comment} -j RETURN`);
   }
-  lines.push(`-A ${chain} -p tcp -j REJECT --reject-with tcp-reset`);
+  // A reset for a bridged packet leaves straight through the bridge port, past NAT: after a
+  // Service DNAT its source would be the endpoint, not the VIP the client knows, and the client
+  // would ignore it and hang. ICMP errors go through the IP stack, whose NAT rewrites them.
+  lines.push(`-A ${chain} -p tcp -m conntrack ! --ctstate DNAT -j REJECT --reject-with tcp-reset`);
   lines.push(`-A ${chain} -j REJECT --reject-with icmp-admin-prohibited`);
   return lines;
 }

@@ -1,0 +1,234 @@
+/**
+ * NetworkPolicy and Service VIPs together, as root: the reason policies are enforced on the host's
+ * FORWARD chain. A client pod connects to a ClusterIP; the service proxy DNATs it on the host to an
+ * endpoint pod; the policy must judge the endpoint pod and its target port (as in Kubernetes), not
+ * the VIP. Real CNI bridge mbx<rand>, pods in 10.207.<r>.0/24, Services in 10.207.<s>.0/24, the real
+ * SqliteStore, Endpoints controller, ServiceProxy and NetworkPolicy controller.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { KubeObject, Pod } from '../../src/api/types.js';
+import { run } from '../../src/core/exec.js';
+import { randomHex } from '../../src/core/ids.js';
+import { silentLogger } from '../../src/core/logger.js';
+import { CniNetwork, bridgeConflist, checkBridgeClash } from '../../src/cni/index.js';
+import { createNetns, deleteNetns, execInNetns, netnsCommand, netnsPath } from '../../src/runtime/netns.js';
+import { SqliteStore } from '../../src/store/sqlite-store.js';
+import { EventRecorder, InformerFactory, type Controller } from '../../src/reconcile/index.js';
+import { eventually } from '../../src/reconcile/testing/eventually.js';
+import { ClusterIpAllocator } from '../../src/controllers/services/cluster-ip-allocator.js';
+import { endpointsController } from '../../src/controllers/services/endpoints-controllers.js';
+import { ServiceProxy } from '../../src/controllers/services/service-proxy.js';
+import type { Service } from '../../src/controllers/services/service-types.js';
+import { createNetworkPolicyController, teardownNetworkPolicies } from '../../src/controllers/netpol/network-policy-controller.js';
+import { NETWORK_POLICIES, type NetworkPolicySpec } from '../../src/controllers/netpol/network-policy-types.js';
+import { dispatchChainFor, podChainPrefixFor } from '../../src/netfilter/policy/index.js';
+
+const skip = process.getuid?.() !== 0 ? 'needs root (network namespaces, bridges, iptables)' : false;
+const BIN_DIRS = ['/usr/lib/cni', '/opt/cni/bin'];
+const PODS = [
+  { name: 'frontend', labels: { app: 'frontend' } },
+  { name: 'other', labels: { app: 'other' } },
+  { name: 'backend', labels: { app: 'backend' } },
+] as const;
+type PodName = (typeof PODS)[number]['name'];
+
+const SERVER = `
+const name = process.argv[1];
+require('net').createServer((s) => s.end(name)).listen(8080, '0.0.0.0', () => console.log('listening'));
+`;
+
+const CLIENT = `
+const net = require('net');
+function one(target) {
+  const [host, port] = target.split(':');
+  return new Promise((resolve) => {
+    const t0 = process.hrtime.bigint();
+    const ms = () => Number(process.hrtime.bigint() - t0) / 1e6;
+    const s = net.connect({ host, port: Number(port) });
+    let body = '';
+    s.setTimeout(2000, () => s.destroy(Object.assign(new Error('timeout'), { code: 'TIMEOUT' })));
+    s.on('data', (d) => (body += d));
+    s.on('end', () => resolve({ target, body, ms: ms() }));
+    s.on('error', (e) => resolve({ target, code: e.code || e.message, ms: ms() }));
+  });
+}
+(async () => { const out = []; for (const t of process.argv.slice(1)) out.push(await one(t)); console.log(JSON.stringify(out)); })();
+`;
+
+interface Attempt {
+  target: string;
+  body?: string;
+  code?: string;
+  ms: number;
+}
+
+async function freeSubnets(bridge: string): Promise<[number, number]> {
+  for (let i = 0; i < 30; i++) {
+    const r = Math.floor(Math.random() * 256);
+    const s = (r + 1 + Math.floor(Math.random() * 254)) % 256;
+    try {
+      await checkBridgeClash(bridge, `10.207.${r}.0/24`);
+      await checkBridgeClash(bridge, `10.207.${s}.0/24`);
+      return [r, s];
+    } catch {
+      /* in use by a parallel test: try another */
+    }
+  }
+  throw new Error('no free pair of /24s in 10.207.0.0/16');
+}
+
+async function removeSharedPortmapChainsIfUnused(): Promise<void> {
+  const dnat = await run('iptables', ['-w', '-t', 'nat', '-S', 'CNI-HOSTPORT-DNAT'], { allowFailure: true });
+  if (dnat.code !== 0 || dnat.stdout.trim().split('\n').length > 1) return;
+  const ipt = (...args: string[]) => run('iptables', ['-w', '-t', 'nat', ...args], { allowFailure: true });
+  await ipt('-D', 'PREROUTING', '-m', 'addrtype', '--dst-type', 'LOCAL', '-j', 'CNI-HOSTPORT-DNAT');
+  await ipt('-D', 'OUTPUT', '-m', 'addrtype', '--dst-type', 'LOCAL', '-j', 'CNI-HOSTPORT-DNAT');
+  await ipt('-D', 'POSTROUTING', '-m', 'comment', '--comment', 'CNI portfwd requiring masquerade', '-j', 'CNI-HOSTPORT-MASQ');
+  for (const chain of ['CNI-HOSTPORT-DNAT', 'CNI-HOSTPORT-MASQ', 'CNI-HOSTPORT-SETMARK']) {
+    await ipt('-F', chain);
+    await ipt('-X', chain);
+  }
+}
+
+function waitForLine(child: ChildProcess, text: string, ms = 10_000): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no "${text}" within ${ms} ms`)), ms);
+    let out = '';
+    child.stdout?.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (out.includes(text)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
+  });
+}
+
+test('NetworkPolicy judges the endpoint pod and target port behind a ClusterIP', { skip, timeout: 180_000 }, async (t) => {
+  const tag = randomHex(6);
+  const bridge = `mbx${tag}`;
+  const [r, s] = await freeSubnets(bridge);
+  const podCidr = `10.207.${r}.0/24`;
+  const serviceCidr = `10.207.${s}.0/24`;
+  const gateway = `10.207.${r}.1`;
+  const dir = await mkdtemp(join(tmpdir(), `mbx-${tag}-`));
+  const conflist = bridgeConflist({ networkName: `mbx-nps-${tag}`, bridge, subnet: podCidr, gateway, ipamDataDir: join(dir, 'ipam'), routes: [podCidr, serviceCidr] });
+  const net = new CniNetwork({ conflist, binDirs: BIN_DIRS, cacheDir: join(dir, 'cache') });
+  const netnses: string[] = [];
+  const children: ChildProcess[] = [];
+  const store = new SqliteStore({ stateDir: join(dir, 'state') });
+  const informers = new InformerFactory(store);
+  const endpoints = endpointsController({ store, informers });
+  const events = new EventRecorder({ store, component: 'networkpolicy-controller' });
+  let proxy: ServiceProxy | undefined;
+  let netpol: Controller | undefined;
+  try {
+    const ips = {} as Record<PodName, string>;
+    for (const p of PODS) {
+      const ns = `mbx-${tag}-${p.name}`;
+      await createNetns(ns);
+      netnses.push(ns);
+      const result = await net.add({ containerId: `${tag}-${p.name}`, netns: netnsPath(ns), ifName: 'eth0' });
+      ips[p.name] = result.ips![0]!.address.split('/')[0]!;
+      const cmd = netnsCommand(ns, 'node', ['-e', SERVER, p.name]);
+      const child = spawn(cmd.file, cmd.args, { stdio: ['ignore', 'pipe', 'pipe'] });
+      children.push(child);
+      await waitForLine(child, 'listening');
+      const pod: Pod = {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: p.name, namespace: 'default', labels: { ...p.labels } },
+        spec: { containers: [{ name: 'srv', image: 'host', ports: [{ name: 'tcp', containerPort: 8080, protocol: 'TCP' }] }] },
+      };
+      const created = store.create('pods', pod);
+      store.updateStatus('pods', { ...created, status: { phase: 'Running', podIP: ips[p.name], conditions: [{ type: 'Ready', status: 'True' }] } });
+    }
+    const allocator = new ClusterIpAllocator({ store, serviceCidr });
+    const service = (name: string, app: string): Service =>
+      store.create(
+        'services',
+        allocator.admitService({
+          apiVersion: 'v1',
+          kind: 'Service',
+          metadata: { name, namespace: 'default' },
+          spec: { type: 'ClusterIP', selector: { app }, ports: [{ name: 'tcp', port: 80, targetPort: 'tcp', protocol: 'TCP' }], sessionAffinity: 'None' },
+        } as KubeObject),
+      ) as Service;
+    const vip = { backend: service('backend', 'backend').spec.clusterIP!, other: service('other', 'other').spec.clusterIP! };
+
+    informers.start();
+    await endpoints.start();
+    proxy = new ServiceProxy({ informers, bridge, podCidr, serviceCidr });
+    await proxy.start();
+    netpol = createNetworkPolicyController({ store, informers, events, log: silentLogger, bridge, nodeAddresses: [gateway] });
+    await netpol.start();
+
+    const connect = async (from: PodName, ...targets: string[]): Promise<Attempt[]> => {
+      const out = await execInNetns(`mbx-${tag}-${from}`, 'node', ['-e', CLIENT, ...targets], { timeoutMs: 30_000 });
+      return JSON.parse(out.stdout) as Attempt[];
+    };
+    const answers = async (from: PodName, target: string, body: string) => {
+      const [a] = await connect(from, target);
+      assert.equal(a?.body, body, `${from} → ${target}: expected "${body}", got ${JSON.stringify(a)}`);
+    };
+    const refused = async (from: PodName, target: string, code = 'ECONNREFUSED') => {
+      const [a] = await connect(from, target);
+      assert.equal(a?.code, code, `${from} → ${target}: expected a refusal, got ${JSON.stringify(a)}`);
+      assert.ok(a!.ms < 500, `${from} → ${target}: refused after ${a!.ms} ms`);
+    };
+    const create = (name: string, spec: NetworkPolicySpec) =>
+      store.create(NETWORK_POLICIES, { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name, namespace: 'default' }, spec });
+
+    // the service data path is current once every VIP answers (the control)
+    await eventually(async () => {
+      await answers('frontend', `${vip.backend}:80`, 'backend');
+      await answers('frontend', `${vip.other}:80`, 'other');
+    }, 10_000, 100);
+
+    await t.test('egress to app=backend on 8080 allows backend\'s ClusterIP:80 and refuses other\'s', async () => {
+      create('frontend-out', {
+        podSelector: { matchLabels: { app: 'frontend' } },
+        policyTypes: ['Egress'],
+        egress: [{ to: [{ podSelector: { matchLabels: { app: 'backend' } } }], ports: [{ protocol: 'TCP', port: 8080 }] }],
+      });
+      await eventually(() => refused('frontend', `${vip.other}:80`, 'EHOSTUNREACH'), 5000, 50);
+      await answers('frontend', `${vip.backend}:80`, 'backend');
+      await refused('frontend', `${ips.other}:8080`);
+      store.delete(NETWORK_POLICIES, 'default', 'frontend-out');
+      await eventually(() => answers('frontend', `${vip.other}:80`, 'other'), 5000, 50);
+    });
+
+    await t.test('ingress on backend from app=frontend: through the ClusterIP frontend passes, other is refused', async () => {
+      create('backend-in', { podSelector: { matchLabels: { app: 'backend' } }, ingress: [{ from: [{ podSelector: { matchLabels: { app: 'frontend' } } }], ports: [{ port: 'tcp' }] }] });
+      await eventually(() => refused('other', `${vip.backend}:80`, 'EHOSTUNREACH'), 5000, 50);
+      await answers('frontend', `${vip.backend}:80`, 'backend');
+      store.delete(NETWORK_POLICIES, 'default', 'backend-in');
+      await eventually(() => answers('other', `${vip.backend}:80`, 'backend'), 5000, 50);
+    });
+  } finally {
+    await netpol?.stop().catch(() => undefined);
+    await teardownNetworkPolicies(bridge).catch(() => undefined);
+    await proxy?.teardown().catch(() => undefined);
+    await endpoints.stop().catch(() => undefined);
+    informers.stop();
+    store.close();
+    for (const child of children) child.kill('SIGKILL');
+    for (const a of await net.listAttachments().catch(() => [])) {
+      await net.del({ containerId: a.containerId, ifName: a.ifName, netns: a.netns }).catch(() => undefined);
+    }
+    for (const ns of netnses) await deleteNetns(ns).catch(() => undefined);
+    await run('ip', ['link', 'del', bridge], { allowFailure: true });
+    await removeSharedPortmapChainsIfUnused();
+    await rm(dir, { recursive: true, force: true });
+    const left = (await run('iptables-save', ['-t', 'filter'], { allowFailure: true })).stdout
+      .split('\n')
+      .filter((l) => l.includes(dispatchChainFor(bridge)) || l.includes(podChainPrefixFor(bridge)));
+    assert.deepEqual(left, [], 'no NetworkPolicy rule of the bridge is left');
+  }
+});
