@@ -6,6 +6,10 @@ import { createReplicaSetController } from '../replicaset/replicaset-controller.
 import { withHarness, type Harness } from '../workloads-shared/testing/harness.js';
 import type { Deployment } from '../workloads-shared/types.js';
 import { createDeploymentController } from './deployment-controller.js';
+import { DeploymentReconciler } from './deployment-reconciler.js';
+import { computePodTemplateHash } from './pod-template-hash.js';
+import { openTestStore } from '../../reconcile/testing/test-store.js';
+import { silentLogger } from '../../core/logger.js';
 import { rolloutHistory, rolloutRestartPatch, rolloutStatus, rolloutUndoPatch, formatRolloutHistory } from './rollout.js';
 import { countPods, getDeployment, makeDeployment, patchDeployment, replicaSetsOf, setVersion } from './testing/fixtures.js';
 
@@ -197,3 +201,41 @@ test('an invalid maxSurge is reported once as a warning event and creates nothin
     assert.equal(h.events('InvalidStrategy')[0]!.count, 1, 'not retried in a loop');
     assert.equal(h.store.list('pods').items.length, 0);
   }));
+
+test('a name clash with a foreign ReplicaSet bumps collisionCount and uses a new hash', () =>
+  withHarness({}, async (h) => {
+    const draft = { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'c', image: 'host', env: [{ name: 'V', value: '1' }] }] } };
+    const hash = computePodTemplateHash(draft);
+    h.store.create('replicasets.apps', {
+      apiVersion: 'apps/v1',
+      kind: 'ReplicaSet',
+      metadata: { namespace: 'ns', name: `web-${hash}`, labels: { other: 'x' } },
+      spec: { replicas: 0, selector: { matchLabels: { other: 'x' } }, template: { metadata: { labels: { other: 'x' } }, spec: { containers: [{ name: 'z', image: 'host' }] } } },
+    });
+    await h.start(controllers);
+    const d = makeDeployment(h.store, 'web', { replicas: 1 });
+    const done = await rolledOut(h, 'web');
+    assert.equal(done.status?.collisionCount, 1);
+    const rss = replicaSetsOf(h.store, d);
+    assert.equal(rss.length, 1);
+    assert.equal(rss[0]!.metadata.name, `web-${computePodTemplateHash(d.spec.template, 1)}`);
+    assert.equal(h.store.get('replicasets.apps', 'ns', `web-${hash}`)?.metadata.ownerReferences, undefined, 'the foreign one is left alone');
+  }));
+
+test('reconciling twice on a stale view makes one ReplicaSet, not two', async () => {
+  const ts = openTestStore();
+  try {
+    const r = new DeploymentReconciler({ store: ts.store, events: { normal() {}, warning() {} }, log: silentLogger });
+    const ctx = { log: silentLogger, signal: new AbortController().signal };
+    const d = makeDeployment(ts.store, 'web', { replicas: 2 });
+    await r.reconcile('ns/web', ctx);
+    await r.reconcile('ns/web', ctx);
+    assert.equal(replicaSetsOf(ts.store, d).length, 1);
+    setVersion(ts.store, 'web', '2');
+    await r.reconcile('ns/web', ctx);
+    await r.reconcile('ns/web', ctx);
+    assert.equal(replicaSetsOf(ts.store, d).length, 2);
+  } finally {
+    ts.cleanup();
+  }
+});
