@@ -49,3 +49,21 @@ export const RollbackPaused = defineError(
     `you cannot rollback a paused deployment ("${name}"); resume it first (set spec.paused to false) and try again`,
   { httpStatus: 409 },
 );
+
+export const RestartPaused = defineError(
+  'MBX_WORKLOADS_RESTART_PAUSED',
+  (name: string) => `can't restart paused deployment "${name}" (resume it first: set spec.paused to false)`,
+  { httpStatus: 409 },
+);
+
+export const RolloutFailed = defineError(
+  'MBX_WORKLOADS_ROLLOUT_FAILED',
+  (message: string) => `${message}; see \`meshbox describe deployment\` for the conditions and events`,
+);
+
+export const RolloutStatusTimeout = defineError(
+  'MBX_WORKLOADS_ROLLOUT_TIMEOUT',
+  (name: string, ms: number, last: string) =>
+    `timed out after ${ms} ms waiting for deployment "${name}" to roll out (last: ${last}); wait longer or check its pods`,
+  { retryable: true },
+);

@@ -35,6 +35,7 @@ export {
   type RolloutHistoryRow,
   type RolloutUndo,
 } from '../deployment/rollout.js';
+export { runRollout, type RolloutApi, type RolloutAction, type RolloutOptions } from '../deployment/rollout-actions.js';
 export { computePodTemplateHash, POD_TEMPLATE_HASH_LABEL } from '../deployment/pod-template-hash.js';
 export * from './types.js';
 
