@@ -75,10 +75,14 @@ interface AddressedPod {
 
 class Resolver {
   readonly #pods: AddressedPod[];
-  readonly #policies: NetworkPolicy[];
+  /** policies by namespace, each list sorted by name */
+  readonly #policies = new Map<string, NetworkPolicy[]>();
   readonly #nsLabels = new Map<string, Record<string, string>>();
   readonly #problems: PolicyProblem[] = [];
   readonly #selectors = new Map<LabelSelector, Selector | undefined>();
+  // Peers do not depend on the selected pod: resolve each rule's peers once per resolve(), not once
+  // per selected pod (keyed by the rule's frozen peer list).
+  readonly #peerCache = new Map<readonly NetworkPolicyPeer[], { pods: AddressedPod[]; peers: PolicyPeer[] }>();
 
   constructor(input: ResolveInput) {
     this.#pods = input.pods
@@ -86,10 +90,13 @@ class Resolver {
         const ip = podAddress(pod);
         return ip ? [{ pod, ip, namespace: pod.metadata.namespace ?? 'default' }] : [];
       })
-      .sort((a, b) => a.namespace.localeCompare(b.namespace) || a.pod.metadata.name.localeCompare(b.pod.metadata.name));
-    this.#policies = [...input.policies].sort(
-      (a, b) => (a.metadata.namespace ?? '').localeCompare(b.metadata.namespace ?? '') || a.metadata.name.localeCompare(b.metadata.name),
-    );
+      .sort((a, b) => compare(a.namespace, b.namespace) || compare(a.pod.metadata.name, b.pod.metadata.name));
+    for (const policy of [...input.policies].sort((a, b) => compare(a.metadata.name, b.metadata.name))) {
+      const ns = policy.metadata.namespace ?? 'default';
+      let list = this.#policies.get(ns);
+      if (!list) this.#policies.set(ns, (list = []));
+      list.push(policy);
+    }
     for (const ns of input.namespaces) {
       this.#nsLabels.set(ns.metadata.name, { ...ns.metadata.labels, [NAMESPACE_NAME_LABEL]: ns.metadata.name });
     }
@@ -100,8 +107,7 @@ class Resolver {
     for (const subject of this.#pods) {
       let ingress: PolicyRule[] | undefined;
       let egress: PolicyRule[] | undefined;
-      for (const policy of this.#policies) {
-        if ((policy.metadata.namespace ?? 'default') !== subject.namespace) continue;
+      for (const policy of this.#policies.get(subject.namespace) ?? []) {
         const selector = this.#selector(policy, policy.spec.podSelector, 'spec.podSelector');
         if (!selector?.matches(subject.pod.metadata.labels)) continue;
         const types = policyTypesOf(policy);
@@ -140,9 +146,16 @@ class Resolver {
     comment: string,
   ): PolicyRule[] {
     const anyPeer = !peerSpecs || peerSpecs.length === 0;
-    const peerPods = anyPeer ? [] : this.#peerPods(policy, peerSpecs);
-    const blocks = anyPeer ? [] : peerSpecs.flatMap((p, i) => this.#ipBlock(policy, p, `${comment} peer ${i}`));
-    const peers: 'any' | PolicyPeer[] = anyPeer ? 'any' : [...blocks, ...peerPods.map((p) => ({ cidr: p.ip }))];
+    let resolved = anyPeer ? undefined : this.#peerCache.get(peerSpecs);
+    if (!anyPeer && !resolved) {
+      const pods = this.#peerPods(policy, peerSpecs);
+      const blocks = peerSpecs.flatMap((p, i) => this.#ipBlock(policy, p, `${comment} peer ${i}`));
+      // one array shared by every selected pod's rule: the rules are read-only
+      resolved = { pods, peers: [...blocks, ...pods.map((p) => ({ cidr: p.ip }))] };
+      this.#peerCache.set(peerSpecs, resolved);
+    }
+    const peerPods = resolved?.pods ?? [];
+    const peers: 'any' | PolicyPeer[] = resolved?.peers ?? 'any';
     if (!portSpecs || portSpecs.length === 0) return [{ peers, ports: 'any', comment }];
 
     const numeric: PolicyPort[] = [];
@@ -215,8 +228,10 @@ class Resolver {
   }
 
   #namespaceLabels(name: string): Record<string, string> {
+    let labels = this.#nsLabels.get(name);
     // A namespace not (yet) in the cache still has the label Kubernetes always sets.
-    return this.#nsLabels.get(name) ?? { [NAMESPACE_NAME_LABEL]: name };
+    if (!labels) this.#nsLabels.set(name, (labels = { [NAMESPACE_NAME_LABEL]: name }));
+    return labels;
   }
 
   /** A compiled selector, or undefined (with a problem recorded once) when it is invalid. */
@@ -231,6 +246,10 @@ class Resolver {
     this.#selectors.set(sel, compiled);
     return compiled;
   }
+}
+
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 function namedPort(pod: Pod, name: string, protocol: NetworkPolicyProtocol): number | undefined {
