@@ -169,6 +169,11 @@ export class ProbeManager {
     for (const uid of [...this.#pods.keys()]) this.forget(uid);
   }
 
+  /** The target probes use for this container run; lifecycle hooks use the same one. */
+  targetFor(pod: Pod, containerName: string, running: RunningContainer): ProbeTarget {
+    return this.#o.targetFor(pod, containerName, running);
+  }
+
   /** Number of live workers (for tests and metrics). */
   get workerCount(): number {
     let n = 0;
