@@ -230,6 +230,22 @@ test('get: columns of other kinds', () =>
     assert.equal(await out(['get', 'ns']), 'NAME      STATUS   AGE\ndefault   Active   60s\n');
     assert.equal(await out(['get', 'ev']), 'LAST SEEN   TYPE     REASON    OBJECT    MESSAGE\n30s         Normal   Started   pod/web   Started container app\n');
     assert.equal(await out(['get', 'rs']), '');
+    store.create('pods', { apiVersion: 'v1', kind: 'Pod', ...base, spec: { containers: [{ name: 'app', image: 'host' }] } });
+    assert.equal(
+      await out(['get', 'all']),
+      [
+        'NAME      READY   STATUS    RESTARTS   AGE',
+        'pod/web   0/1     Pending   0          60s',
+        '',
+        'NAME          TYPE       CLUSTER-IP   EXTERNAL-IP   PORT(S)               AGE',
+        'service/web   NodePort   10.96.0.10   <none>        80:30080/TCP,53/UDP   60s',
+        '',
+        'NAME                  READY   UP-TO-DATE   AVAILABLE   AGE',
+        'deployment.apps/web   2/3     3            2           60s',
+        '',
+      ].join('\n'),
+    );
+    assert.equal(await out(['get', 'all', '-o', 'name']), 'pod/web\nservice/web\ndeployment.apps/web\n');
   }));
 
 test('describe shows fields and the object\'s events', () =>

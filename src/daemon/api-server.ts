@@ -119,14 +119,21 @@ export class ApiServer {
       }
     }
     this.#namespaces.start();
-    await new Promise<void>((resolve, reject) => {
-      this.#server.once('error', reject);
-      this.#server.listen(socketPath, () => {
-        this.#server.off('error', reject);
-        resolve();
+    // the socket is the daemon's root-only door: only its owner may connect, from the first moment
+    // (the pipe is bound synchronously inside listen(), so the umask covers it)
+    const umask = process.umask(0o177);
+    try {
+      await new Promise<void>((resolve, reject) => {
+        this.#server.once('error', reject);
+        this.#server.listen(socketPath, () => {
+          this.#server.off('error', reject);
+          resolve();
+        });
+        process.umask(umask);
       });
-    });
-    // the socket is the daemon's root-only door: only its owner may connect
+    } finally {
+      process.umask(umask);
+    }
     chmodSync(socketPath, 0o600);
     this.#socketPath = socketPath;
   }

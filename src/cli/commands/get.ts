@@ -2,10 +2,10 @@
 import type { Command } from 'commander';
 import { stringify } from 'yaml';
 import type { KubeObject } from '../../api/types.js';
-import type { ResourceType } from '../../api/resources.js';
+import { resolveResource, type ResourceType } from '../../api/resources.js';
 import { resourcePath, type ListResponse } from '../client.js';
 import type { CliContext } from '../context.js';
-import { kindRef, renderTable } from '../format.js';
+import { kindRef, kindRefOf, renderTable } from '../format.js';
 import { printerFor } from '../printers.js';
 import { Usage } from '../errors.js';
 import { describeError } from '../../core/errors.js';
@@ -37,6 +37,10 @@ export function register(program: Command, ctx: CliContext): void {
     .action(async (kind: string, rest: string[], opts: GetOptions) => {
       if (opts.output !== undefined && !FORMATS.includes(opts.output)) {
         throw Usage(`unable to match a printer suitable for the output format "${opts.output}", allowed formats are: ${FORMATS.join(',')}`);
+      }
+      if (kind === 'all') {
+        await getAll(ctx, rest, opts);
+        return;
       }
       const { resource, names } = kindAndNames(kind, rest);
       await get(ctx, resource, names, opts);
@@ -103,6 +107,45 @@ async function get(ctx: CliContext, resource: ResourceType, names: string[], opt
       first = false;
     }
   }
+}
+
+/** `get all`: kubectl's workload kinds, one table each, names as KIND/NAME. */
+const ALL_KINDS = ['pods', 'services', 'deployments', 'replicasets', 'jobs'];
+
+async function getAll(ctx: CliContext, rest: string[], opts: GetOptions): Promise<void> {
+  if (rest.length > 0) throw Usage('`get all` takes no names; use -l to select');
+  if (opts.watch) throw Usage('`get all` cannot watch; watch one kind at a time');
+  if (opts.output && opts.output !== 'wide') {
+    const items: KubeObject[] = [];
+    for (const k of ALL_KINDS) {
+      const resource = resolveResource(k)!;
+      const ns = opts.allNamespaces ? undefined : namespaceOption(opts);
+      items.push(...(await ctx.client().get<ListResponse>(listPath(resource, ns, opts))).items);
+    }
+    if (opts.output === 'name') for (const o of items) ctx.out(`${kindRefOf(o.kind)}/${o.metadata.name}\n`);
+    else {
+      const doc = { apiVersion: 'v1', kind: 'List', items, metadata: { resourceVersion: '' } };
+      ctx.out(opts.output === 'json' ? `${JSON.stringify(doc, null, 4)}\n` : stringify(doc));
+    }
+    return;
+  }
+  const tables: string[] = [];
+  const ns = opts.allNamespaces ? undefined : namespaceOption(opts);
+  for (const k of ALL_KINDS) {
+    const resource = resolveResource(k)!;
+    const list = await ctx.client().get<ListResponse>(listPath(resource, ns, opts));
+    if (list.items.length === 0) continue;
+    const printer = printerFor(resource, { wide: opts.output === 'wide', allNamespaces: !!opts.allNamespaces });
+    const nameCol = printer.headers.indexOf('NAME');
+    const rows = list.items.map((o) => {
+      const row = printer.row(o, ctx.io.now());
+      if (nameCol >= 0) row[nameCol] = `${kindRef(resource)}/${row[nameCol]}`;
+      return row;
+    });
+    tables.push(renderTable(printer.headers, rows));
+  }
+  if (tables.length === 0) ctx.warn(ns ? `No resources found in ${ns} namespace.\n` : 'No resources found\n');
+  else ctx.out(tables.join('\n'));
 }
 
 function listPath(resource: ResourceType, ns: string | undefined, opts: GetOptions): string {
