@@ -25,6 +25,13 @@ import {
   serviceAccountSchema,
   serviceSchema,
 } from './core.js';
+import {
+  destinationRuleSchema,
+  gatewaySchema,
+  serviceEntrySchema,
+  sidecarSchema,
+  virtualServiceSchema,
+} from './istio/index.js';
 import { endpointSliceSchema, networkPolicySchema } from './networking.js';
 import { podSchema } from './pod.js';
 import { deploymentSchema, jobSchema, replicaSetSchema } from './workloads.js';
@@ -43,4 +50,10 @@ export const KIND_SCHEMAS: ReadonlyMap<string, Schema> = new Map([
   ['Job', jobSchema],
   ['NetworkPolicy', networkPolicySchema],
   ['ServiceAccount', serviceAccountSchema],
+  // networking.istio.io: one schema serves v1, v1beta1 and v1alpha3 (resources.ts lists the versions)
+  ['VirtualService', virtualServiceSchema],
+  ['DestinationRule', destinationRuleSchema],
+  ['Gateway', gatewaySchema],
+  ['ServiceEntry', serviceEntrySchema],
+  ['Sidecar', sidecarSchema],
 ]);

@@ -1,0 +1,314 @@
+/**
+ * VirtualService (networking.istio.io v1, v1beta1, v1alpha3) with the fields the meshbox proxy
+ * can do. What Istio has and meshbox cannot do yet is `rejected`: an error at apply, never a
+ * silent no-op. Rules follow Istio's validateVirtualService / validateHTTPRoute.
+ */
+import { base64, dns1123Subdomain } from '../../formats.js';
+import {
+  array,
+  atMostOne,
+  boolean,
+  deprecated,
+  exactlyOne,
+  integer,
+  map,
+  nonEmptyString,
+  object,
+  oneOf,
+  rejected,
+  required,
+  string,
+  type Check,
+} from '../../schema.js';
+import { isPlainObject } from '../../walk-schema.js';
+import { kindSchema } from '../meta.js';
+import {
+  destination,
+  duration,
+  exportTo,
+  gatewayName,
+  headerName,
+  istioDuration,
+  istioHostOrIp,
+  labels,
+  numberAt,
+  percent,
+  port,
+  stringMatch,
+} from './common.js';
+
+const NOT_YET = (what: string, instead: string) => `meshbox does not support ${what} yet; remove it${instead ? ` (${instead})` : ''}`;
+
+/** Envoy's x-envoy-retry-on and x-envoy-retry-grpc-on conditions Istio accepts in retryOn. */
+export const RETRY_ON_CONDITIONS: readonly string[] = [
+  '5xx',
+  'gateway-error',
+  'reset',
+  'reset-before-request',
+  'connect-failure',
+  'envoy-ratelimited',
+  'retriable-4xx',
+  'refused-stream',
+  'retriable-status-codes',
+  'retriable-headers',
+  'http3-post-connect-failure',
+  'cancelled',
+  'deadline-exceeded',
+  'internal',
+  'resource-exhausted',
+  'unavailable',
+];
+
+const retryOn = nonEmptyString({
+  name: 'retryOn',
+  check(v) {
+    for (const raw of v.split(',')) {
+      const part = raw.trim();
+      if (part === '') return `retryOn ${JSON.stringify(v)} has an empty entry; separate conditions with single commas`;
+      if (/^\d+$/.test(part)) {
+        const code = Number(part);
+        if (code < 100 || code > 599) return `retryOn: ${part} is not an HTTP status code (100-599)`;
+      } else if (!RETRY_ON_CONDITIONS.includes(part)) {
+        return `retryOn: unknown condition ${JSON.stringify(part)}; use ${RETRY_ON_CONDITIONS.join(', ')} or an HTTP status code such as 503`;
+      }
+    }
+    return undefined;
+  },
+});
+
+const headerOps = object({
+  set: map(string(), headerName),
+  add: map(string(), headerName),
+  remove: array(nonEmptyString(headerName)),
+});
+
+const headers = object({ request: headerOps, response: headerOps });
+
+const withoutHeaderMatch = stringMatch({ emptyMeans: 'absent' });
+
+const onlyAbsence: Check = (without: Record<string, unknown>, ctx) => {
+  for (const [name, m] of Object.entries(without)) {
+    if (isPlainObject(m) && Object.keys(m).length > 0) {
+      ctx.error([name], NOT_YET('withoutHeaders with a value match', 'write {} to require that the header is absent'), 'value');
+    }
+  }
+};
+
+const httpMatchRequest = object({
+  name: string(),
+  uri: stringMatch(),
+  scheme: stringMatch(),
+  method: stringMatch(),
+  authority: stringMatch(),
+  headers: map(stringMatch({ emptyMeans: 'present' }), headerName),
+  queryParams: map(stringMatch({ emptyMeans: 'present' })),
+  withoutHeaders: map(withoutHeaderMatch, headerName, onlyAbsence),
+  port,
+  sourceLabels: labels,
+  gateways: array(nonEmptyString(gatewayName)),
+  ignoreUriCase: boolean(),
+  sourceNamespace: rejected(NOT_YET('match.sourceNamespace', 'use sourceLabels, or one VirtualService per client namespace with exportTo')),
+  statPrefix: rejected(NOT_YET('match.statPrefix', 'meshbox reports Istio\'s standard metrics only')),
+});
+
+const httpRouteDestination = object({
+  destination: required(destination),
+  weight: integer({ min: 0, max: 2_147_483_647 }),
+  headers,
+});
+
+/**
+ * Istio's rule (validateHTTPRouteDestinations): weights are relative (a destination gets
+ * weight / sum of weights), a missing weight is 0, and with several destinations the sum must not
+ * be 0. One destination takes all traffic whatever its weight.
+ */
+const checkWeights: Check = (route: unknown[], ctx) => {
+  if (route.length < 2) return;
+  const weights = route.map((d) => (isPlainObject(d) ? numberAt(d, 'weight') ?? 0 : 0));
+  const total = weights.reduce((a, b) => a + b, 0);
+  if (total === 0) {
+    ctx.error([], `the destination weights add up to 0, so no destination would get traffic; give them weights that add up to 100 (e.g. ${route.length === 2 ? '90 and 10' : 'equal shares'})`, 'key');
+    return;
+  }
+  if (total !== 100) {
+    ctx.warn([], `the destination weights add up to ${total}, not 100; each destination gets weight/${total} of the traffic`, 'key');
+  }
+  weights.forEach((w, i) => {
+    if (w === 0) ctx.warn([i], 'this destination has no weight (0), so it gets no traffic; give it a weight if it should', 'key');
+  });
+};
+
+const redirect = object(
+  {
+    uri: string(),
+    authority: string(),
+    port,
+    derivePort: rejected(NOT_YET('redirect.derivePort', 'set redirect.port explicitly')),
+    scheme: oneOf('http', 'https'),
+    redirectCode: integer(),
+  },
+  (r: Record<string, unknown>, ctx) => {
+    if (r.uri === undefined && r.authority === undefined && r.port === undefined && r.scheme === undefined) {
+      ctx.error([], 'a redirect needs at least one of uri, authority, port or scheme', 'missing');
+    }
+    const code = numberAt(r, 'redirectCode');
+    if (code !== undefined && ![301, 302, 303, 307, 308].includes(code)) {
+      ctx.error(['redirectCode'], `meshbox redirects with 301, 302, 303, 307 or 308, not ${code}`);
+    }
+  },
+);
+
+const directResponse = object({
+  status: required(integer({ min: 200, max: 599 })),
+  body: object({ string: string(), bytes: string(base64) }, exactlyOne(['string', 'bytes'], 'a direct response body')),
+});
+
+const rewrite = object(
+  {
+    uri: string(),
+    authority: string(),
+    uriRegexRewrite: rejected(NOT_YET('rewrite.uriRegexRewrite', 'use rewrite.uri, which replaces the matched prefix')),
+  },
+  (r: Record<string, unknown>, ctx) => {
+    if (r.uri === undefined && r.authority === undefined) ctx.error([], 'a rewrite needs uri or authority', 'missing');
+  },
+);
+
+const retries = object({
+  attempts: integer({ min: 0, max: 100 }),
+  perTryTimeout: string(istioDuration({ allowZero: true })),
+  retryOn,
+  retryRemoteLocalities: boolean(),
+  retryIgnorePreviousHosts: rejected(NOT_YET('retries.retryIgnorePreviousHosts', 'meshbox already prefers another endpoint on a retry')),
+  backoff: rejected(NOT_YET('retries.backoff', 'meshbox retries with exponential back-off and jitter from 25ms')),
+});
+
+const PERCENT_DEPRECATED = 'the integer percent is deprecated; write percentage: {value: N} instead (percentage wins when both are set)';
+
+const samePercent: Check = (f: Record<string, unknown>, ctx) => {
+  if (f.percent !== undefined && f.percentage !== undefined) {
+    ctx.warn(['percent'], 'both percent and percentage are set; meshbox uses percentage, as Istio does; remove percent', 'key');
+  }
+};
+
+const delay = object(
+  {
+    fixedDelay: required(duration),
+    exponentialDelay: rejected(NOT_YET('fault.delay.exponentialDelay', 'use fixedDelay')),
+    percentage: percent,
+    percent: deprecated(PERCENT_DEPRECATED, integer({ min: 0, max: 100 })),
+  },
+  samePercent,
+);
+
+const abort = object(
+  {
+    httpStatus: required(integer({ min: 200, max: 599 })),
+    grpcStatus: rejected(NOT_YET('fault.abort.grpcStatus', 'use httpStatus; gRPC clients see it as a gRPC error')),
+    http2Error: rejected(NOT_YET('fault.abort.http2Error', 'use httpStatus')),
+    percentage: percent,
+    percent: deprecated(PERCENT_DEPRECATED, integer({ min: 0, max: 100 })),
+  },
+  samePercent,
+);
+
+const fault = object({ delay, abort }, (f: Record<string, unknown>, ctx) => {
+  if (f.delay === undefined && f.abort === undefined) ctx.error([], 'a fault needs delay or abort (or both)', 'missing');
+});
+
+function ruleConflicts(route: Record<string, unknown>, ctx: Parameters<Check>[1]): void {
+  const has = (k: string) => route[k] !== undefined && route[k] !== null;
+  const actions = ['route', 'redirect', 'directResponse'].filter(has);
+  if (actions.length === 0 && !has('delegate')) {
+    ctx.error([], 'an http route needs one of route, redirect or directResponse', 'missing');
+  }
+  for (const extra of actions.slice(1)) {
+    ctx.error([extra], `an http route takes only one of route, redirect or directResponse, but ${actions[0]} is set too`, 'key');
+  }
+  // Istio refuses these combinations; the others are accepted by Istio and do nothing, so warn
+  const errorsWith: Record<string, readonly string[]> = { redirect: ['fault', 'rewrite'], directResponse: ['fault'] };
+  for (const action of ['redirect', 'directResponse']) {
+    if (!has(action)) continue;
+    for (const k of ['rewrite', 'fault', 'mirror', 'retries', 'timeout']) {
+      if (!has(k)) continue;
+      const fix = `the proxy answers ${action} itself; remove ${k} or use route`;
+      if (errorsWith[action]?.includes(k)) ctx.error([k], `${k} cannot be combined with ${action}: ${fix}`, 'key');
+      else ctx.warn([k], `${k} has no effect with ${action}: ${fix}`, 'key');
+    }
+  }
+  if (!has('mirror') && (has('mirrorPercentage') || has('mirrorPercent'))) {
+    ctx.error([has('mirrorPercentage') ? 'mirrorPercentage' : 'mirrorPercent'], 'a mirror percentage needs mirror (the host to copy requests to)', 'key');
+  }
+}
+
+const httpRoute = object(
+  {
+    name: string(),
+    match: array(httpMatchRequest),
+    route: array(httpRouteDestination, { minItems: 1 }, checkWeights),
+    redirect,
+    directResponse,
+    delegate: rejected(NOT_YET('delegate (VirtualService chaining)', 'put the routes into this VirtualService')),
+    rewrite,
+    timeout: string(istioDuration({ allowZero: true })),
+    retries,
+    fault,
+    mirror: destination,
+    mirrorPercentage: percent,
+    mirrorPercent: deprecated('mirrorPercent is deprecated; write mirrorPercentage: {value: N} instead', integer({ min: 0, max: 100 })),
+    mirrors: rejected(NOT_YET('mirrors (several mirror targets)', 'use mirror and mirrorPercentage for one target')),
+    corsPolicy: rejected(NOT_YET('corsPolicy', 'answer CORS preflight requests in the application')),
+    headers,
+  },
+  ruleConflicts,
+  atMostOne(['mirrorPercentage', 'mirrorPercent'], 'mirror percentage'),
+);
+
+const l4Match = object({
+  port,
+  sourceLabels: labels,
+  gateways: array(nonEmptyString(gatewayName)),
+  destinationSubnets: rejected(NOT_YET('tcp match.destinationSubnets', 'match on port')),
+  sourceNamespace: rejected(NOT_YET('match.sourceNamespace', 'use sourceLabels')),
+  sourceSubnet: rejected(NOT_YET('tcp match.sourceSubnet', 'match on port or sourceLabels')),
+});
+
+const routeDestination = object({ destination: required(destination), weight: integer({ min: 0, max: 2_147_483_647 }) });
+
+const tcpRoute = object({
+  match: array(l4Match),
+  route: required(array(routeDestination, { minItems: 1 }, checkWeights)),
+});
+
+/**
+ * Istio: hosts are required, and "*" only works for gateways (a sidecar would capture every
+ * host with it).
+ */
+const checkHosts: Check = (spec: Record<string, unknown>, ctx) => {
+  if (!Array.isArray(spec.hosts)) return;
+  const gateways = Array.isArray(spec.gateways) ? spec.gateways : [];
+  const appliesToMesh = gateways.length === 0 || gateways.includes('mesh');
+  spec.hosts.forEach((h, i) => {
+    if (h === '*' && appliesToMesh) {
+      ctx.error(['hosts', i], 'the wildcard host "*" is only allowed for VirtualServices bound to gateways (without "mesh"); name the hosts');
+    }
+    if ((spec.hosts as unknown[]).indexOf(h) < i) ctx.warn(['hosts', i], `host ${JSON.stringify(h)} is listed twice`, 'value');
+  });
+  if (spec.http === undefined && spec.tcp === undefined) {
+    ctx.error(['http'], 'a VirtualService needs http or tcp routes', 'missing');
+  }
+};
+
+export const virtualServiceSpec = object(
+  {
+    hosts: required(array(nonEmptyString(istioHostOrIp), { minItems: 1 })),
+    gateways: array(nonEmptyString(gatewayName)),
+    http: array(httpRoute),
+    tcp: array(tcpRoute),
+    tls: rejected(NOT_YET('tls routes (TLS passthrough)', 'use http or tcp routes')),
+    exportTo,
+  },
+  checkHosts,
+);
+
+export const virtualServiceSchema = kindSchema(dns1123Subdomain, { spec: required(virtualServiceSpec) });
