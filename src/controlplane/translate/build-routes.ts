@@ -1,0 +1,278 @@
+/**
+ * VirtualService http routes → proxy routes, as Istio's route translation does it: matches (OR of
+ * ANDs), weighted destinations to `outbound|port|subset|host` clusters, header ops, rewrite,
+ * redirect, directResponse, timeout, retries, fault, mirror. A destination the mesh cannot serve
+ * (an undefined subset, an unknown host) never drops the config: it becomes a 503 that says why.
+ */
+import type { Cluster, Route, RouteMatch, StringMatch, VirtualHost } from '../../meshconfig/types.js';
+import { effectivePolicy } from './traffic-policy.js';
+import { labelsMatch, type MeshIndex, type MeshPort, type MeshService } from './mesh-index.js';
+import type { Destination, HTTPMatchRequest, HTTPRoute, StringMatchIn, VirtualService } from './mesh-types.js';
+import { clusterProtocol } from './protocol.js';
+
+export interface TranslationWarning {
+  /** stable code, e.g. MBX_ANALYZE_SUBSET_UNDEFINED */
+  code: string;
+  /** "VirtualService shop/reviews" */
+  object: string;
+  field: string;
+  message: string;
+}
+
+/** Who the routes are for: a sidecar (pod labels) or a gateway ("ns/name"). */
+export interface RouteContext {
+  clientNamespace: string;
+  podLabels?: Record<string, string>;
+  gateway?: string;
+}
+
+export function clusterName(port: number, subset: string, fqdn: string): string {
+  return `outbound|${port}|${subset}|${fqdn}`;
+}
+
+export function outboundCluster(index: MeshIndex, svc: MeshService, port: MeshPort, clientNamespace: string, subset?: string): Cluster {
+  const dr = index.destinationRule(svc.fqdn, clientNamespace);
+  const subsetDef = subset === undefined ? undefined : dr?.spec.subsets?.find((s) => s.name === subset);
+  const policy = effectivePolicy(dr, port.port, subset);
+  const endpoints = (subsetDef ? port.endpoints.filter((e) => labelsMatch(subsetDef.labels, e.labels)) : subset === undefined ? port.endpoints : []).map((e) => ({
+    address: e.address,
+    port: e.port,
+    ...(e.weight !== undefined ? { weight: e.weight } : {}),
+  }));
+  const version = subsetDef?.labels?.version;
+  return {
+    name: clusterName(port.port, subset ?? '', svc.fqdn),
+    protocol: clusterProtocol(port.protocol),
+    endpoints,
+    destination: {
+      service: svc.fqdn,
+      serviceName: svc.name,
+      serviceNamespace: svc.namespace,
+      ...(version ? { version } : {}),
+    },
+    ...(policy.loadBalancer ? { lbPolicy: policy.loadBalancer } : {}),
+    ...(policy.connectionPool ? { connectionPool: policy.connectionPool } : {}),
+    ...(policy.outlierDetection ? { outlierDetection: policy.outlierDetection } : {}),
+  };
+}
+
+/** Every cluster of a service port: the service itself plus one per DestinationRule subset. */
+export function serviceClusters(index: MeshIndex, svc: MeshService, port: MeshPort, clientNamespace: string): Cluster[] {
+  const dr = index.destinationRule(svc.fqdn, clientNamespace);
+  return [outboundCluster(index, svc, port, clientNamespace), ...(dr?.spec.subsets ?? []).map((s) => outboundCluster(index, svc, port, clientNamespace, s.name))];
+}
+
+/** Builds routes; clusters they need beyond the service clusters (undefined subsets) land in `extraClusters`. */
+export class RouteTranslator {
+  readonly #index: MeshIndex;
+  readonly #ctx: RouteContext;
+  readonly warnings: TranslationWarning[] = [];
+  readonly extraClusters = new Map<string, Cluster>();
+
+  constructor(index: MeshIndex, ctx: RouteContext) {
+    this.#index = index;
+    this.#ctx = ctx;
+  }
+
+  /** The virtual host of one service port for a sidecar: its VirtualService's routes, else the default route. */
+  serviceVirtualHost(svc: MeshService, port: MeshPort, domains: string[]): VirtualHost {
+    const name = `${svc.fqdn}:${port.port}`;
+    const vs = this.#index.virtualServices(svc.fqdn);
+    const first = vs[0];
+    if (vs.length > 1) {
+      this.warnings.push({
+        code: 'MBX_ANALYZE_MULTIPLE_VIRTUALSERVICES',
+        object: vs.slice(1).map(objectName).join(', '),
+        field: 'spec.hosts',
+        message: `host ${svc.fqdn} is also claimed by ${objectName(first!)}, which wins (oldest); merge the VirtualServices`,
+      });
+    }
+    const routes = first ? this.httpRoutes(first, port.port, (d) => this.#defaultPort(d, port.port)) : [];
+    if (!first) routes.push({ name: 'default', route: [{ cluster: clusterName(port.port, '', svc.fqdn), weight: 100 }] });
+    return { name, domains, routes };
+  }
+
+  /** One VirtualService's http routes, in order; matches not for this proxy (sourceLabels, gateways) are dropped. */
+  httpRoutes(vs: VirtualService, listenerPort: number, portOf: (d: Destination, ns: string) => number | undefined): Route[] {
+    const out: Route[] = [];
+    const vsNs = vs.metadata.namespace ?? 'default';
+    (vs.spec.http ?? []).forEach((http, i) => {
+      const field = `spec.http[${i}]`;
+      let matches: RouteMatch[] | undefined;
+      if (http.match && http.match.length > 0) {
+        const applicable = http.match.filter((m) => this.#matchApplies(m, vsNs, listenerPort));
+        if (applicable.length === 0) return;
+        matches = applicable.map((m) => translateMatch(m));
+      }
+      const route = this.#translateRoute(vs, http, field, `${http.name ?? `${vs.metadata.name}.${i}`}`, matches, (d) => portOf(d, vsNs));
+      out.push(route);
+    });
+    return out;
+  }
+
+  #defaultPort(d: Destination, listenerPort: number): number {
+    return d.port?.number ?? listenerPort;
+  }
+
+  #matchApplies(m: HTTPMatchRequest, vsNs: string, listenerPort: number): boolean {
+    if (m.port !== undefined && m.port !== listenerPort) return false;
+    if (this.#ctx.gateway !== undefined) {
+      if (m.gateways && m.gateways.length > 0) {
+        return m.gateways.some((g) => (g.includes('/') ? g : `${vsNs}/${g}`) === this.#ctx.gateway);
+      }
+      return true;
+    }
+    if (m.gateways && m.gateways.length > 0 && !m.gateways.includes('mesh')) return false;
+    if (m.sourceLabels && !labelsMatch(m.sourceLabels, this.#ctx.podLabels)) return false;
+    return true;
+  }
+
+  #translateRoute(
+    vs: VirtualService,
+    http: HTTPRoute,
+    field: string,
+    name: string,
+    match: RouteMatch[] | undefined,
+    portOf: (d: Destination) => number | undefined,
+  ): Route {
+    const r: Route = { name: sanitize(name) };
+    if (match) r.match = match;
+    if (http.redirect) {
+      r.redirect = { ...http.redirect };
+    } else if (http.directResponse) {
+      const body = http.directResponse.body?.string ?? (http.directResponse.body?.bytes ? Buffer.from(http.directResponse.body.bytes, 'base64').toString() : undefined);
+      r.directResponse = { status: http.directResponse.status, ...(body !== undefined ? { body } : {}) };
+    } else {
+      const dests = http.route ?? [];
+      const weighted: { cluster: string; weight: number }[] = [];
+      const problems: string[] = [];
+      dests.forEach((d, j) => {
+        const weight = d.weight ?? (dests.length === 1 ? 100 : 0);
+        if (weight <= 0) return;
+        const resolved = this.#destinationCluster(vs, d.destination, `${field}.route[${j}].destination`, portOf(d.destination));
+        if (resolved.problem) problems.push(resolved.problem);
+        weighted.push({ cluster: resolved.cluster, weight });
+      });
+      if (weighted.length === 0 || problems.length === weighted.length) {
+        const reason = problems.length > 0 ? problems.join('; ') : `route ${name} of ${objectName(vs)} has no destination with a weight above 0`;
+        r.directResponse = { status: 503, body: `${reason}\n`, headers: { 'x-meshbox-error': `NR ${reason}`, 'content-type': 'text/plain' } };
+      } else {
+        r.route = weighted;
+      }
+      // Per-destination header ops have no per-cluster slot in the proxy model; one destination's apply route-wide.
+      const only = dests.length === 1 ? dests[0]?.headers : undefined;
+      const headers = mergeHeaders(http.headers, only);
+      if (headers) r.headers = headers;
+    }
+    if (http.rewrite) r.rewrite = { ...http.rewrite };
+    if (http.timeout) r.timeout = http.timeout;
+    if (http.retries) r.retries = { ...http.retries };
+    if (http.fault) {
+      const f: NonNullable<Route['fault']> = {};
+      const d = http.fault.delay;
+      if (d) f.delay = { ...(d.fixedDelay ? { fixedDelay: d.fixedDelay } : {}), percentage: d.percentage ?? { value: d.percent ?? 100 } };
+      const a = http.fault.abort;
+      if (a) f.abort = { ...(a.httpStatus !== undefined ? { httpStatus: a.httpStatus } : {}), percentage: a.percentage ?? { value: a.percent ?? 100 } };
+      r.fault = f;
+    }
+    if (http.mirror && r.route) {
+      const m = this.#destinationCluster(vs, http.mirror, `${field}.mirror`, portOf(http.mirror));
+      r.mirror = { cluster: m.cluster };
+      if (http.mirrorPercentage) r.mirrorPercentage = { ...http.mirrorPercentage };
+    }
+    return r;
+  }
+
+  /** The cluster for a destination; a problem (unknown host, undefined subset) yields an empty cluster plus a warning. */
+  #destinationCluster(vs: VirtualService, d: Destination, field: string, port: number | undefined): { cluster: string; problem?: string } {
+    const vsNs = vs.metadata.namespace ?? 'default';
+    const fqdn = this.#index.resolveHost(d.host, vsNs);
+    const svc = this.#index.service(fqdn);
+    const subset = d.subset ?? '';
+    const mp = svc ? (port !== undefined ? svc.ports.find((p) => p.port === port) : undefined) ?? (svc.ports.length === 1 ? svc.ports[0] : undefined) : undefined;
+    const portNum = mp?.port ?? port ?? 0;
+    const name = clusterName(portNum, subset, fqdn);
+    let problem: string | undefined;
+    let code = '';
+    if (!svc) {
+      problem = `destination host ${fqdn} of ${objectName(vs)} is not a Service or ServiceEntry`;
+      code = 'MBX_ANALYZE_UNKNOWN_HOST';
+    } else if (!mp) {
+      problem = `destination ${fqdn} of ${objectName(vs)} has no port ${port ?? '(none given, and the service has several)'}`;
+      code = 'MBX_ANALYZE_UNKNOWN_PORT';
+    } else if (subset !== '') {
+      const dr = this.#index.destinationRule(fqdn, this.#ctx.clientNamespace);
+      if (!dr?.spec.subsets?.some((s) => s.name === subset)) {
+        problem = `subset ${subset} of ${fqdn} is not defined by any DestinationRule (${objectName(vs)} ${field})`;
+        code = 'MBX_ANALYZE_SUBSET_UNDEFINED';
+      }
+    }
+    if (problem) {
+      this.warnings.push({ code, object: objectName(vs), field, message: problem });
+      // An empty cluster makes the proxy answer 503 UH naming this cluster, for this share of traffic only.
+      if (!this.extraClusters.has(name)) {
+        this.extraClusters.set(name, {
+          name,
+          protocol: mp ? clusterProtocol(mp.protocol) : 'http',
+          endpoints: [],
+          destination: { service: fqdn },
+        });
+      }
+      return { cluster: name, problem };
+    }
+    return { cluster: name };
+  }
+}
+
+export function objectName(o: { kind: string; metadata: { namespace?: string; name: string } }): string {
+  return `${o.kind} ${o.metadata.namespace ?? 'default'}/${o.metadata.name}`;
+}
+
+function sanitize(name: string): string {
+  const s = name.replace(/[^A-Za-z0-9._:|~\-/]/g, '-');
+  return /^[A-Za-z0-9]/.test(s) ? s : `r${s}`;
+}
+
+function stringMatch(m: StringMatchIn): StringMatch {
+  if (m.exact !== undefined) return { exact: m.exact };
+  if (m.prefix !== undefined) return { prefix: m.prefix };
+  if (m.regex !== undefined) return { regex: m.regex };
+  // Istio: an empty match object means "present".
+  return { present: true };
+}
+
+export function translateMatch(m: HTTPMatchRequest): RouteMatch {
+  const out: RouteMatch = {};
+  if (m.name) out.name = m.name;
+  if (m.uri) out.path = stringMatch(m.uri);
+  if (m.authority) out.authority = stringMatch(m.authority);
+  if (m.method) out.method = stringMatch(m.method);
+  if (m.headers || m.withoutHeaders) {
+    const h: Record<string, StringMatch> = {};
+    for (const [k, v] of Object.entries(m.headers ?? {})) h[k.toLowerCase()] = stringMatch(v);
+    // The proxy model has no negated match; withoutHeaders is supported as "absent" only (api/validate rejects the rest).
+    for (const k of Object.keys(m.withoutHeaders ?? {})) h[k.toLowerCase()] = { present: false };
+    out.headers = h;
+  }
+  if (m.queryParams) {
+    const q: Record<string, StringMatch> = {};
+    for (const [k, v] of Object.entries(m.queryParams)) q[k] = stringMatch(v);
+    out.queryParams = q;
+  }
+  return out;
+}
+
+function mergeHeaders(a: HTTPRoute['headers'], b: HTTPRoute['headers']): Route['headers'] | undefined {
+  if (!a && !b) return undefined;
+  const ops = (x?: { set?: Record<string, string>; add?: Record<string, string>; remove?: string[] }, y?: typeof x) => {
+    if (!x && !y) return undefined;
+    const out: { set?: Record<string, string>; add?: Record<string, string>; remove?: string[] } = {};
+    if (x?.set || y?.set) out.set = { ...x?.set, ...y?.set };
+    if (x?.add || y?.add) out.add = { ...x?.add, ...y?.add };
+    if (x?.remove || y?.remove) out.remove = [...(x?.remove ?? []), ...(y?.remove ?? [])];
+    return out;
+  };
+  const request = ops(a?.request, b?.request);
+  const response = ops(a?.response, b?.response);
+  return { ...(request ? { request } : {}), ...(response ? { response } : {}) };
+}

@@ -1,0 +1,277 @@
+/**
+ * Per-proxy snapshots from one MeshIndex generation.
+ *
+ * Sidecar (Istio's model, adapted to a proxy without original-destination listeners):
+ *  - `virtualOutbound` on 0.0.0.0:15001 (protocol auto) with route config `outbound`: one virtual
+ *    host per visible service port, named `<fqdn>:<port>`, whose domains are the names a client may
+ *    use with that port (`reviews:9080`, `reviews.shop:9080`, the VIP, ...; bare names for port 80);
+ *  - clusters `outbound|<port>|<subset>|<fqdn>` per service port and DestinationRule subset;
+ *  - `virtualInbound` on 0.0.0.0:15006 with route config `inbound` and clusters `inbound|<port>||`
+ *    to the app on 127.0.0.1.
+ * The outbound part depends only on (namespace, Sidecar scope[, pod labels when sourceLabels are
+ * used]) and is shared by every proxy with the same key: the same objects, hashed once.
+ *
+ * Gateway: one listener per server port on 127.0.0.1 (or the server's bind address), route config
+ * `http.<port>`, virtual hosts from the VirtualServices bound to the Gateway.
+ */
+import type { Cluster, Listener, RouteConfig, Snapshot, VirtualHost } from '../../meshconfig/types.js';
+import { hostMatches, labelsMatch, type MeshIndex, type MeshService } from './mesh-index.js';
+import type { Gateway, Pod, Sidecar } from './mesh-types.js';
+import { clusterProtocol, isHttpLike, portProtocol } from './protocol.js';
+import { RouteTranslator, objectName, serviceClusters, type TranslationWarning } from './build-routes.js';
+
+export const OUTBOUND_PORT = 15001;
+export const INBOUND_PORT = 15006;
+
+export interface OutboundPart {
+  key: string;
+  clusters: Cluster[];
+  virtualHosts: VirtualHost[];
+  warnings: TranslationWarning[];
+}
+
+export interface ProxySnapshot {
+  snapshot: Snapshot;
+  warnings: TranslationWarning[];
+}
+
+export interface GatewayIdentity {
+  namespace: string;
+  name: string;
+  labels: Record<string, string>;
+}
+
+export class SnapshotBuilder {
+  readonly index: MeshIndex;
+  readonly #outbound = new Map<string, OutboundPart>();
+
+  constructor(index: MeshIndex) {
+    this.index = index;
+  }
+
+  sidecarNodeId(pod: Pod): string {
+    const ns = pod.metadata.namespace ?? 'default';
+    return `sidecar~${pod.status?.podIP ?? '0.0.0.0'}~${pod.metadata.name}.${ns}~${ns}.svc.${this.index.domain}`;
+  }
+
+  /** The Sidecar resource scoping this pod: one with a matching workloadSelector, else the namespace's, else the root namespace's. */
+  sidecarFor(pod: Pod): Sidecar | undefined {
+    const ns = pod.metadata.namespace ?? 'default';
+    const inNs = this.index.sidecars.filter((s) => s.metadata.namespace === ns);
+    return (
+      inNs.find((s) => s.spec.workloadSelector?.labels && labelsMatch(s.spec.workloadSelector.labels, pod.metadata.labels)) ??
+      inNs.find((s) => !s.spec.workloadSelector) ??
+      this.index.sidecars.find((s) => s.metadata.namespace === this.index.rootNamespace && !s.spec.workloadSelector)
+    );
+  }
+
+  outboundPart(namespace: string, sidecar: Sidecar | undefined, podLabels: Record<string, string> | undefined): OutboundPart {
+    const labelKey = this.index.hasSourceLabels ? JSON.stringify(Object.entries(podLabels ?? {}).sort()) : '';
+    const key = `${namespace}|${sidecar ? `${sidecar.metadata.namespace}/${sidecar.metadata.name}@${sidecar.metadata.resourceVersion ?? ''}` : ''}|${labelKey}`;
+    const memo = this.#outbound.get(key);
+    if (memo) return memo;
+    const rt = new RouteTranslator(this.index, { clientNamespace: namespace, ...(podLabels ? { podLabels } : {}) });
+    const clusters: Cluster[] = [];
+    const virtualHosts: VirtualHost[] = [];
+    for (const svc of this.index.services) {
+      if (sidecar && !egressAllows(sidecar, svc, namespace)) continue;
+      for (const port of svc.ports) {
+        clusters.push(...serviceClusters(this.index, svc, port, namespace));
+        if (isHttpLike(port.protocol)) virtualHosts.push(rt.serviceVirtualHost(svc, port, domainsFor(svc, port.port, namespace)));
+      }
+    }
+    const have = new Set(clusters.map((c) => c.name));
+    for (const [name, c] of rt.extraClusters) if (!have.has(name)) clusters.push(c);
+    const part: OutboundPart = { key, clusters, virtualHosts, warnings: rt.warnings };
+    this.#outbound.set(key, part);
+    return part;
+  }
+
+  sidecar(pod: Pod): ProxySnapshot {
+    const ns = pod.metadata.namespace ?? 'default';
+    const out = this.outboundPart(ns, this.sidecarFor(pod), pod.metadata.labels);
+    const inbound = this.#inbound(pod);
+    const listeners: Listener[] = [
+      { name: 'virtualOutbound', address: '0.0.0.0', port: OUTBOUND_PORT, protocol: 'auto', direction: 'outbound', routeConfig: 'outbound' },
+    ];
+    const routes: RouteConfig[] = [{ name: 'outbound', virtualHosts: out.virtualHosts }];
+    if (inbound.clusters.length > 0) {
+      const tcp = inbound.clusters.find((c) => c.protocol === 'tcp');
+      listeners.push({
+        name: 'virtualInbound',
+        address: '0.0.0.0',
+        port: INBOUND_PORT,
+        protocol: 'auto',
+        direction: 'inbound',
+        routeConfig: 'inbound',
+        ...(tcp ? { tcpCluster: tcp.name } : {}),
+      });
+      routes.push({ name: 'inbound', virtualHosts: inbound.virtualHosts });
+    }
+    return { snapshot: { version: '', listeners, routes, clusters: [...out.clusters, ...inbound.clusters] }, warnings: out.warnings };
+  }
+
+  #inbound(pod: Pod): { clusters: Cluster[]; virtualHosts: VirtualHost[] } {
+    const ns = pod.metadata.namespace ?? 'default';
+    const services = this.index.servicesOfPod.get(`${ns}/${pod.metadata.name}`) ?? [];
+    const containerPorts = pod.spec.containers.flatMap((c) => c.ports ?? []);
+    const ports = new Map<number, { protocol: ReturnType<typeof portProtocol>; domains: string[]; svc?: string }>();
+    for (const svc of services) {
+      for (const sp of svc.spec.ports ?? []) {
+        const tp =
+          typeof sp.targetPort === 'number' ? sp.targetPort : typeof sp.targetPort === 'string' ? containerPorts.find((p) => p.name === sp.targetPort)?.containerPort : sp.port;
+        if (tp === undefined) continue;
+        const entry = ports.get(tp) ?? { protocol: portProtocol(sp), domains: [], svc: `${svc.metadata.name}.${ns}.svc.${this.index.domain}` };
+        const mesh = this.index.service(`${svc.metadata.name}.${ns}.svc.${this.index.domain}`);
+        if (mesh) entry.domains.push(...domainsFor(mesh, sp.port, ns));
+        ports.set(tp, entry);
+      }
+    }
+    for (const cp of containerPorts) {
+      if ((cp.protocol ?? 'TCP') !== 'TCP' || ports.has(cp.containerPort)) continue;
+      ports.set(cp.containerPort, { protocol: portProtocol({ name: cp.name ?? '' }), domains: [] });
+    }
+    const podIP = pod.status?.podIP;
+    const clusters: Cluster[] = [];
+    const virtualHosts: VirtualHost[] = [];
+    const seen = new Set<string>();
+    const sorted = [...ports.entries()].sort((a, b) => a[0] - b[0]);
+    for (const [tp, info] of sorted) {
+      const name = `inbound|${tp}||`;
+      clusters.push({
+        name,
+        protocol: clusterProtocol(info.protocol),
+        endpoints: [{ address: '127.0.0.1', port: tp }],
+        destination: {
+          ...(info.svc ? { service: info.svc, serviceName: info.svc.split('.')[0], serviceNamespace: ns } : {}),
+          workload: workloadName(pod),
+          workloadNamespace: ns,
+          ...(pod.metadata.labels?.app ? { app: pod.metadata.labels.app } : {}),
+          ...(pod.metadata.labels?.version ? { version: pod.metadata.labels.version } : {}),
+        },
+      });
+      if (!isHttpLike(info.protocol)) continue;
+      const domains = [...info.domains, ...(podIP ? [`${podIP}:${tp}`] : [])].filter((d) => !seen.has(d) && seen.add(d));
+      if (domains.length > 0) virtualHosts.push({ name: `inbound|http|${tp}`, domains, routes: [{ name: 'default', route: [{ cluster: name, weight: 100 }] }] });
+    }
+    // Requests whose Host names no port (or a name we do not know) go to the first HTTP port, as a single-port app expects.
+    const firstHttp = sorted.find(([, i]) => isHttpLike(i.protocol));
+    if (firstHttp) {
+      virtualHosts.push({ name: 'inbound|http|default', domains: ['*'], routes: [{ name: 'default', route: [{ cluster: `inbound|${firstHttp[0]}||`, weight: 100 }] }] });
+    }
+    return { clusters, virtualHosts };
+  }
+
+  /** Gateways whose selector matches the gateway proxy's labels, and the VirtualServices bound to them. */
+  gateway(id: GatewayIdentity): ProxySnapshot {
+    const warnings: TranslationWarning[] = [];
+    const listeners: Listener[] = [];
+    const routes: RouteConfig[] = [];
+    const clusters = new Map<string, Cluster>();
+    const gateways = this.index.gateways.filter((g) => g.spec.selector && Object.keys(g.spec.selector).length > 0 && labelsMatch(g.spec.selector, id.labels));
+    const byPort = new Map<number, { bind: string; protocol: string; entries: { gw: Gateway; hosts: string[] }[] }>();
+    for (const gw of gateways) {
+      for (const server of gw.spec.servers ?? []) {
+        const protocol = (server.port.protocol ?? 'HTTP').toUpperCase();
+        if (!['HTTP', 'HTTP2', 'GRPC'].includes(protocol)) {
+          warnings.push({ code: 'MBX_ANALYZE_UNSUPPORTED_SERVER', object: objectName(gw), field: `spec.servers.port`, message: `server protocol ${protocol} is not served by the meshbox gateway yet; use HTTP` });
+          continue;
+        }
+        const e = byPort.get(server.port.number) ?? { bind: server.bind ?? '127.0.0.1', protocol, entries: [] };
+        e.entries.push({ gw, hosts: server.hosts });
+        byPort.set(server.port.number, e);
+      }
+    }
+    for (const [port, e] of [...byPort].sort((a, b) => a[0] - b[0])) {
+      const rcName = `http.${port}`;
+      const vhosts: VirtualHost[] = [];
+      const taken = new Set<string>();
+      for (const { gw, hosts } of e.entries) {
+        const gwNs = gw.metadata.namespace ?? 'default';
+        const gwKey = `${gwNs}/${gw.metadata.name}`;
+        const rt = new RouteTranslator(this.index, { clientNamespace: gwNs, gateway: gwKey });
+        for (const vs of this.index.gatewayVirtualServices(gwNs, gw.metadata.name)) {
+          const vsNs = vs.metadata.namespace ?? 'default';
+          const vsHosts = (vs.spec.hosts ?? []).filter((h) => hosts.some((sh) => serverHostAllows(sh, h, vsNs)));
+          if (vsHosts.length === 0) continue;
+          const routes = rt.httpRoutes(vs, port, (d, ns) => {
+            if (d.port?.number) return d.port.number;
+            const svc = this.index.service(this.index.resolveHost(d.host, ns));
+            return svc?.ports.length === 1 ? svc.ports[0]?.port : undefined;
+          });
+          for (const h of vsHosts) {
+            const domains = h === '*' ? ['*'] : [h, `${h}:${port}`].filter((d) => !taken.has(d));
+            if (domains.length === 0) continue;
+            domains.forEach((d) => taken.add(d));
+            vhosts.push({ name: h === '*' ? `any:${port}` : `${h.replace(/^\*/, 'any')}:${port}`, domains, routes });
+          }
+        }
+        for (const [n, c] of rt.extraClusters) clusters.set(n, c);
+        warnings.push(...rt.warnings);
+      }
+      if (vhosts.length === 0) continue;
+      routes.push({ name: rcName, virtualHosts: vhosts });
+      listeners.push({
+        name: `gateway_${port}`,
+        address: e.bind,
+        port,
+        protocol: e.protocol === 'HTTP2' ? 'http2' : e.protocol === 'GRPC' ? 'grpc' : 'http',
+        direction: 'outbound',
+        routeConfig: rcName,
+      });
+    }
+    // Clusters every route names (and their siblings), computed as a sidecar in the gateway's namespace would see them.
+    const wanted = new Set(routes.flatMap((rc) => rc.virtualHosts.flatMap((vh) => vh.routes.flatMap((r) => [...(r.route ?? []).map((w) => w.cluster), ...(r.mirror ? [r.mirror.cluster] : [])]))));
+    for (const name of wanted) {
+      if (clusters.has(name)) continue;
+      const [, portText, subset, fqdn] = name.split('|');
+      const svc = this.index.service(fqdn ?? '');
+      const mp = svc?.ports.find((p) => String(p.port) === portText);
+      if (svc && mp) for (const c of serviceClusters(this.index, svc, mp, id.namespace)) if (c.name === name || subset === '') clusters.set(c.name, c);
+    }
+    const cl = [...clusters.values()].filter((c) => wanted.has(c.name));
+    return { snapshot: { version: '', listeners, routes, clusters: cl }, warnings };
+  }
+}
+
+// A Gateway server host ("ns/host", "any-ns/host" written with a star, "host", "*.example.com") admits a VirtualService host.
+function serverHostAllows(serverHost: string, vsHost: string, vsNs: string): boolean {
+  const [ns, host] = serverHost.includes('/') ? (serverHost.split('/') as [string, string]) : ['*', serverHost];
+  if (ns !== '*' && ns !== '.' && ns !== vsNs) return false;
+  return hostMatches(host, vsHost) || hostMatches(vsHost, host);
+}
+
+/** Istio Sidecar egress hosts: "namespace/dnsName" with "*", "." (own namespace) and "~" (none). */
+export function egressAllows(sidecar: Sidecar, svc: MeshService, proxyNs: string): boolean {
+  for (const eg of sidecar.spec.egress ?? []) {
+    for (const entry of eg.hosts) {
+      const [ns, host] = entry.includes('/') ? (entry.split('/') as [string, string]) : ['*', entry];
+      if (ns === '~') continue;
+      const nsOk = ns === '*' || (ns === '.' ? svc.namespace === proxyNs : svc.namespace === ns);
+      if (nsOk && hostMatches(host, svc.fqdn)) return true;
+    }
+  }
+  return false;
+}
+
+/** The Host values that mean this service port from a client in `clientNs`. */
+export function domainsFor(svc: MeshService, port: number, clientNs: string): string[] {
+  const names =
+    svc.source === 'Service'
+      ? [svc.fqdn, `${svc.name}.${svc.namespace}.svc`, `${svc.name}.${svc.namespace}`, ...(clientNs === svc.namespace ? [svc.name] : [])]
+      : [svc.fqdn];
+  if (svc.vip) names.push(svc.vip);
+  const out: string[] = [];
+  for (const n of names) {
+    if (port === 80) out.push(n);
+    out.push(`${n}:${port}`);
+  }
+  return out;
+}
+
+function workloadName(pod: Pod): string {
+  const owner = pod.metadata.ownerReferences?.find((o) => o.controller) ?? pod.metadata.ownerReferences?.[0];
+  if (!owner) return pod.metadata.name;
+  if (owner.kind === 'ReplicaSet') return owner.name.replace(/-[a-z0-9]{5,10}$/, '');
+  return owner.name;
+}
