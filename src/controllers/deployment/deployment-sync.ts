@@ -15,22 +15,19 @@ import type { Store } from '../../store/types.js';
 import type { WorkloadEvents } from '../replicaset/replicaset-reconciler.js';
 import { controllerRefFor } from '../workloads-shared/controller-ref.js';
 import { isPodActive, isPodAvailable, isPodReady, nextAvailableInMs } from '../workloads-shared/pod-utils.js';
-import { DEPLOYMENTS, REPLICASETS, type Deployment, type DeploymentCondition, type DeploymentStatus, type ReplicaSet } from '../workloads-shared/types.js';
+import { DEPLOYMENTS, REPLICASETS, type Deployment, type DeploymentStatus, type ReplicaSet } from '../workloads-shared/types.js';
 import {
   AVAILABLE,
   FOUND_NEW_RS,
   MIN_REPLICAS_AVAILABLE,
   MIN_REPLICAS_UNAVAILABLE,
-  NEW_RS_AVAILABLE,
   NEW_RS_CREATED,
   PAUSED,
   PROGRESSING,
   RESUMED,
-  RS_UPDATED,
   TIMED_OUT,
   getDeploymentCondition,
   newCondition,
-  removeDeploymentCondition,
   setDeploymentCondition,
 } from './deployment-conditions.js';
 import { POD_TEMPLATE_HASH_LABEL, computePodTemplateHash, templatesEqualIgnoringHash } from './pod-template-hash.js';
@@ -43,6 +40,7 @@ import {
   revisionOf,
 } from './revisions.js';
 import { desiredReplicas, isRollingUpdate, maxSurge, maxUnavailable } from './rolling-math.js';
+import { deploymentComplete, hasProgressDeadline, nextProgressCheckMs, updateProgressing } from './deployment-progress.js';
 
 /** Deployment annotations that are not copied to its ReplicaSets (Kubernetes' skipCopyAnnotation). */
 const SKIP_COPY = new Set([
@@ -552,72 +550,19 @@ export class DeploymentSync {
   }
 
   #complete(status: DeploymentStatus): boolean {
-    const want = desiredReplicas(this.d);
-    return (
-      status.updatedReplicas === want &&
-      status.replicas === want &&
-      status.availableReplicas === want &&
-      (status.observedGeneration ?? 0) >= (this.d.metadata.generation ?? 1)
-    );
-  }
-
-  #progressing(status: DeploymentStatus): boolean {
-    const old = this.d.status ?? {};
-    const oldOld = (old.replicas ?? 0) - (old.updatedReplicas ?? 0);
-    const newOld = (status.replicas ?? 0) - (status.updatedReplicas ?? 0);
-    return (
-      (status.updatedReplicas ?? 0) > (old.updatedReplicas ?? 0) ||
-      newOld < oldOld ||
-      (status.readyReplicas ?? 0) > (old.readyReplicas ?? 0) ||
-      (status.availableReplicas ?? 0) > (old.availableReplicas ?? 0)
-    );
+    return deploymentComplete(this.d, status);
   }
 
   #hasProgressDeadline(): boolean {
-    const s = this.d.spec.progressDeadlineSeconds;
-    return s === undefined || (s > 0 && s < 2147483647);
-  }
-
-  #deadlineMs(): number {
-    return (this.d.spec.progressDeadlineSeconds ?? 600) * 1000;
-  }
-
-  #timedOut(status: DeploymentStatus): boolean {
-    if (!this.#hasProgressDeadline()) return false;
-    const c = getDeploymentCondition(status.conditions, PROGRESSING);
-    if (!c || c.reason === NEW_RS_AVAILABLE) return false;
-    if (c.reason === TIMED_OUT) return true;
-    const from = Date.parse(c.lastUpdateTime ?? c.lastTransitionTime ?? '');
-    return !Number.isNaN(from) && from + this.#deadlineMs() < this.#deps.now;
+    return hasProgressDeadline(this.d);
   }
 
   #syncRolloutStatus(): void {
     const status = this.#calculateStatus();
-    const conditions = status.conditions!;
-    const newRS = this.#findNew();
-    const cur = getDeploymentCondition(conditions, PROGRESSING);
-    const alreadyComplete = status.replicas === status.updatedReplicas && cur?.reason === NEW_RS_AVAILABLE;
-    if (this.#hasProgressDeadline() && !alreadyComplete && newRS) {
-      const name = newRS.metadata.name;
-      if (this.#complete(status)) {
-        setDeploymentCondition(conditions, newCondition(PROGRESSING, 'True', NEW_RS_AVAILABLE, `ReplicaSet "${name}" has successfully progressed.`, this.#deps.now));
-      } else if (this.#progressing(status)) {
-        const c: DeploymentCondition = newCondition(PROGRESSING, 'True', RS_UPDATED, `ReplicaSet "${name}" is progressing.`, this.#deps.now);
-        // Progress refreshes lastUpdateTime even when the reason stays (the deadline restarts).
-        if (cur?.status === 'True' && cur.lastTransitionTime) c.lastTransitionTime = cur.lastTransitionTime;
-        removeDeploymentCondition(conditions, PROGRESSING);
-        setDeploymentCondition(conditions, c);
-      } else if (this.#timedOut(status)) {
-        setDeploymentCondition(conditions, newCondition(PROGRESSING, 'False', TIMED_OUT, `ReplicaSet "${name}" has timed out progressing.`, this.#deps.now));
-      }
-    }
+    updateProgressing(this.d, status, this.#findNew()?.metadata.name, this.#deps.now);
     this.#applyStatus(status);
-    // Requeue for the deadline check (requeueStuckDeployment).
-    const c = getDeploymentCondition(conditions, PROGRESSING);
-    if (this.#hasProgressDeadline() && c && c.reason !== NEW_RS_AVAILABLE && c.reason !== TIMED_OUT && !this.#complete(status)) {
-      const from = Date.parse(c.lastUpdateTime ?? c.lastTransitionTime ?? '');
-      if (!Number.isNaN(from)) this.#requeue(Math.max(from + this.#deadlineMs() - this.#deps.now + 1000, 10));
-    }
+    const check = nextProgressCheckMs(this.d, status, this.#deps.now);
+    if (check !== undefined) this.#requeue(check);
   }
 
   #applyStatus(status: DeploymentStatus): void {
