@@ -8,7 +8,8 @@
  * endpoint keeps its connections, counters and ejection; pools no config uses any more are closed
  * after the swap, gracefully.
  */
-import { Pool } from 'undici';
+import { createRequire } from 'node:module';
+import type { Pool as PoolType } from 'undici';
 import { createBalancer, compileHashKey, EndpointState, type HashKeyFn, type LoadBalancer } from '../balance/index.js';
 import {
   resolveConnectionPool,
@@ -20,6 +21,10 @@ import type { Cluster } from '../../meshconfig/types.js';
 import { H2SessionPool } from './h2-session-pool.js';
 import { systemClock } from '../../core/clock.js';
 import { CircuitBreaker, OutlierDetector } from '../resilience/index.js';
+
+// Only the pool: undici's index also loads fetch, WebSocket and caches (~10 MB RSS per sidecar).
+type Pool = PoolType;
+const Pool = createRequire(import.meta.url)('undici/lib/dispatcher/pool.js') as typeof PoolType;
 
 export interface Upstream {
   readonly state: EndpointState;
