@@ -9,6 +9,8 @@ import { POD_FINALIZER } from '../controllers/pods/pod-reconciler.js';
 
 export interface AdmissionOptions {
   nodeName: string;
+  /** allocates ClusterIPs and NodePorts (ClusterIpAllocator.admitService) */
+  admitService?: (svc: KubeObject, old?: KubeObject) => KubeObject;
 }
 
 export function createAdmission(options: AdmissionOptions): (resource: ResourceType, obj: KubeObject, old?: KubeObject) => KubeObject {
@@ -19,6 +21,8 @@ export function createAdmission(options: AdmissionOptions): (resource: ResourceT
         // the NamespaceDefaultLabelName admission: lets NetworkPolicies select namespaces by name
         obj.metadata.labels = { ...obj.metadata.labels, 'kubernetes.io/metadata.name': obj.metadata.name };
         break;
+      case 'Service':
+        return options.admitService ? options.admitService(obj, old) : obj;
       case 'Pod': {
         const pod = obj as Pod;
         if (!old) {

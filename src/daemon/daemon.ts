@@ -7,6 +7,8 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { ConfigMap, Pod, Secret } from '../api/types.js';
+import type { Service } from '../controllers/services/service-types.js';
+import { ClusterIpAllocator, endpointSliceController, endpointsController, ServiceProxy, serviceEnvVars } from '../controllers/services/index.js';
 import { validateObject } from '../api/validate.js';
 import { checkBridgeClash } from '../cni/check-bridge-clash.js';
 import type { CniNetwork } from '../cni/cni-network.js';
@@ -51,6 +53,7 @@ export class Daemon {
   #controllers: { stop(): Promise<void> }[] = [];
   #stopExitWatch: (() => void) | undefined;
   #stopDnsSync: (() => void) | undefined;
+  #serviceProxy: ServiceProxy | undefined;
   #machine: Machine | undefined;
   #stopped: Promise<void> | undefined;
   #done!: () => void;
@@ -103,6 +106,10 @@ export class Daemon {
     this.#informers = informers;
     const podInformer = informers.informerFor('pods');
 
+    const allocator = new ClusterIpAllocator({ store, serviceCidr: config.serviceCidr });
+    const serviceProxy = new ServiceProxy({ informers, bridge: config.bridge, podCidr: config.podCidr, serviceCidr: config.serviceCidr, log });
+    this.#serviceProxy = serviceProxy;
+
     const kubelet = new PodReconciler({
       store,
       runtime: pods,
@@ -110,6 +117,12 @@ export class Daemon {
       log: log.child({ component: 'kubelet' }),
       hostIP: paths.gateway,
       nodeName: NODE_NAME,
+      serviceEnv: (pod) =>
+        serviceEnvVars(store.list('services', { namespace: pod.metadata.namespace ?? 'default' }).items as Service[], pod.metadata.namespace ?? 'default', pod.spec.enableServiceLinks ?? true),
+      // a terminating pod leaves the service data path before its containers get SIGTERM
+      beforeStop: async (pod) => {
+        if (pod.status?.podIP) await serviceProxy.waitUntilNotServing(pod.status.podIP, 2_000);
+      },
     });
     const podController = new Controller({
       name: 'pods',
@@ -123,14 +136,18 @@ export class Daemon {
       if (pod) podController.enqueue(objectKey(pod));
     });
     const gc = new GarbageCollector({ store, informers, log });
+    const endpoints = endpointsController({ store, informers, log });
+    const endpointSlices = endpointSliceController({ store, informers, log });
     informers.start();
-    await podController.start();
-    await gc.start();
-    this.#controllers.push(podController, gc);
+    await serviceProxy.start();
+    for (const c of [podController, gc, endpoints, endpointSlices]) {
+      await c.start();
+      this.#controllers.push(c);
+    }
 
     this.#api = new ApiServer({
       store,
-      admit: createAdmission({ nodeName: NODE_NAME }),
+      admit: createAdmission({ nodeName: NODE_NAME, admitService: (svc, old) => allocator.admitService(svc, old) }),
       validate: (obj) => validateObject(obj).map((i) => ({ path: i.field, message: i.message })),
       podIO: new MachinePodIO(store, pods, containers),
       logger: log.child({ component: 'api' }),
@@ -184,6 +201,7 @@ export class Daemon {
     this.#stopExitWatch?.();
     this.#stopDnsSync?.();
     for (const c of this.#controllers) await c.stop().catch(() => undefined);
+    await this.#serviceProxy?.stop().catch(() => undefined);
     this.#informers?.stop();
     await this.#dns?.stop().catch(() => undefined);
     const knownPods = teardown && this.#store ? (this.#store.list('pods').items as Pod[]) : [];

@@ -8,12 +8,14 @@ import { join } from 'node:path';
 import type { ConfigMap, Pod, Secret } from '../api/types.js';
 import { bridgeConflist } from '../cni/bridge-conflist.js';
 import { CniNetwork } from '../cni/cni-network.js';
+import type { CniConflist } from '../cni/types.js';
 import { describeError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { ContainerRuntime } from '../runtime/container-runtime.js';
 import { MachinePodRuntime } from '../controllers/pods/machine-pod-runtime.js';
 import type { DaemonConfig, DerivedConfig } from './config.js';
 import { teardownHostNetwork } from './host-network.js';
+import { ServiceChains } from '../netfilter/service-chains.js';
 
 export interface Machine {
   network: CniNetwork;
@@ -29,22 +31,23 @@ export interface MachineLookups {
 const NO_LOOKUPS: MachineLookups = { configMap: () => undefined, secret: () => undefined };
 
 export function buildMachine(cfg: DaemonConfig, paths: DerivedConfig, log: Logger, lookups: MachineLookups = NO_LOOKUPS): Machine {
-  const network = new CniNetwork({
-    conflist: bridgeConflist({
-      networkName: paths.networkName,
-      bridge: cfg.bridge,
-      subnet: cfg.podCidr,
-      gateway: paths.gateway,
-      ipamDataDir: paths.ipamDataDir,
-      routes: [cfg.podCidr, cfg.serviceCidr],
-    }),
-    binDirs: cfg.cniBinDirs,
-    cacheDir: paths.cniCacheDir,
-    logger: log.child({ component: 'cni' }),
+  const conflist = bridgeConflist({
+    networkName: paths.networkName,
+    bridge: cfg.bridge,
+    subnet: cfg.podCidr,
+    gateway: paths.gateway,
+    ipamDataDir: paths.ipamDataDir,
+    routes: [cfg.podCidr, cfg.serviceCidr],
   });
+  const networkOf = (plugins: CniConflist['plugins']): CniNetwork =>
+    new CniNetwork({ conflist: { ...conflist, plugins }, binDirs: cfg.cniBinDirs, cacheDir: paths.cniCacheDir, logger: log.child({ component: 'cni' }) });
+  const network = networkOf(conflist.plugins);
+  // portmap execs iptables even with nothing to publish: pods without hostPorts skip it
+  const networkWithoutPorts = networkOf(conflist.plugins.filter((p) => p.type !== 'portmap'));
   const containers = new ContainerRuntime({ stateDir: cfg.stateDir });
   const pods = new MachinePodRuntime({
     network,
+    networkWithoutPorts,
     containers,
     podsDir: paths.podsDir,
     clusterDomain: cfg.clusterDomain,
@@ -71,6 +74,7 @@ export async function removeEverything(cfg: DaemonConfig, machine: Machine, log:
   for (const uid of await pods.listPodUids().catch(() => new Set<string>())) await pods.removeOrphan(uid).catch(warn(`pod ${uid} teardown`));
   await network.gc([]).catch(warn('CNI garbage collection'));
   await containers.shutdown().catch(warn('host rootfs release'));
+  await new ServiceChains({ bridge: cfg.bridge, podCidr: cfg.podCidr, serviceCidr: cfg.serviceCidr }).teardown().catch(warn('service rules teardown'));
   await teardownHostNetwork({ bridge: cfg.bridge }).catch(warn('host network teardown'));
   for (const entry of STATE_ENTRIES) rmSync(join(cfg.stateDir, entry), { recursive: true, force: true });
 }

@@ -30,7 +30,10 @@ import { expandReferences } from './env.js';
 import type { PodRuntime, RuntimeContainerState, Sandbox, StartContainerRequest } from './pod-runtime.js';
 
 export interface MachinePodRuntimeOptions {
+  /** the pod network; DEL, CHECK and GC use the config cached at ADD, so either instance serves them */
   network: CniNetwork;
+  /** the same network without the portmap plugin, for pods that publish no port (ADD is much cheaper) */
+  networkWithoutPorts?: CniNetwork;
   containers: ContainerRuntime;
   podsDir: string;
   clusterDomain: string;
@@ -106,7 +109,8 @@ export class MachinePodRuntime implements PodRuntime {
     let ip: string;
     try {
       if (existing) await this.#o.network.del(attachment); // an earlier attempt (or a crash mid-ADD) may have left an attachment
-      const result = await this.#o.network.add(attachment);
+      const network = attachment.capabilityArgs.portMappings.length === 0 ? this.#o.networkWithoutPorts ?? this.#o.network : this.#o.network;
+      const result = await network.add(attachment);
       const address = result.ips?.[0]?.address;
       if (!address) throw new Error(`the CNI result has no IP address: ${JSON.stringify(result)}`);
       ip = address.split('/')[0]!;

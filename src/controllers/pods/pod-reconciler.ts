@@ -29,6 +29,10 @@ export interface PodReconcilerOptions {
   hostIP: string;
   nodeName: string;
   clock?: Clock;
+  /** the `<SVC>_SERVICE_HOST`-style variables for a pod, computed when its container starts */
+  serviceEnv?: (pod: Pod) => Map<string, string>;
+  /** awaited before a terminating pod's containers are stopped (leave the endpoints first) */
+  beforeStop?: (pod: Pod) => Promise<void>;
 }
 
 export interface ReconcileResult {
@@ -76,7 +80,10 @@ export class PodReconciler {
     const startTime = pod.status?.startTime ?? rfc3339(now);
     let podIP: string;
     try {
-      podIP = (await this.#o.runtime.ensureSandbox(pod)).ip;
+      const t0 = performance.now();
+      const sandbox = await this.#o.runtime.ensureSandbox(pod);
+      podIP = sandbox.ip;
+      if (sandbox.created) this.#o.log.debug({ pod: podKey(pod), ip: podIP, ms: Math.round(performance.now() - t0) }, 'sandbox created');
     } catch (err) {
       const message = `Failed to create pod sandbox: ${describeError(err)}`;
       this.#o.events.event(pod, 'Warning', 'FailedCreatePodSandBox', message);
@@ -143,16 +150,18 @@ export class PodReconciler {
     }
 
     try {
-      const env = resolveEnv(pod, c, podIP, this.#lookups);
+      const env = resolveEnv(pod, c, podIP, this.#lookups, this.#o.serviceEnv?.(pod));
       this.#o.events.event(pod, 'Normal', 'Pulled', `Container image "${c.image}" already present on machine`);
+      const t0 = performance.now();
       await this.#o.runtime.startContainer({ pod, container: c, attempt, env, podIP });
+      this.#o.log.debug({ pod: podKey(pod), container: c.name, attempt, ms: Math.round(performance.now() - t0) }, 'container started');
       this.#o.events.event(pod, 'Normal', 'Created', `Created container ${c.name}`);
       this.#o.events.event(pod, 'Normal', 'Started', `Started container ${c.name}`);
     } catch (err) {
       const coded = firstMeshboxError(err);
       const reason = coded?.code === 'MBX_RUNTIME_IMAGE_NOT_FOUND' ? 'ErrImageNeverPull' : coded?.code === 'MBX_POD_ENV_SOURCE_MISSING' ? 'CreateContainerConfigError' : 'CreateContainerError';
       this.#o.events.event(pod, 'Warning', 'Failed', `Error: ${describeError(err)}`);
-      this.#o.log.warn({ pod: `${pod.metadata.namespace}/${pod.metadata.name}`, container: c.name, err: describeError(err) }, 'container start failed');
+      this.#o.log.warn({ pod: podKey(pod), container: c.name, err: describeError(err) }, 'container start failed');
       return {
         status: this.#status(c, restartCount, { waiting: { reason, message: describeError(err) } }, lastState, false),
         retryInMs: coded?.retryable === false && reason === 'ErrImageNeverPull' ? 30_000 : 2_000,
@@ -205,6 +214,7 @@ export class PodReconciler {
       const st = await this.#o.runtime.containerState(pod, c.name);
       if (st.state === 'running') this.#o.events.event(pod, 'Normal', 'Killing', `Stopping container ${c.name}`);
     }
+    await this.#o.beforeStop?.(pod).catch((err: unknown) => this.#o.log.warn({ pod: podKey(pod), err: describeError(err) }, 'before-stop hook failed'));
     await this.#o.runtime.removePod(pod, grace);
     this.#backoff.forget(`${pod.metadata.uid}/`);
     const fresh = this.#o.store.get(RESOURCE, pod.metadata.namespace, pod.metadata.name) as Pod | undefined;
@@ -212,6 +222,10 @@ export class PodReconciler {
     const finalizers = (fresh.metadata.finalizers ?? []).filter((f) => f !== POD_FINALIZER);
     this.#o.store.update(RESOURCE, { ...fresh, metadata: { ...fresh.metadata, finalizers } });
   }
+}
+
+function podKey(pod: Pod): string {
+  return `${pod.metadata.namespace}/${pod.metadata.name}`;
 }
 
 function shouldRestart(pod: Pod, exitCode: number): boolean {
