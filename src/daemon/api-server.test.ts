@@ -439,3 +439,27 @@ test('listen removes a stale socket and refuses a live one', async () => {
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('random requests never crash the server (bounded fuzz)', () =>
+  withServer(async ({ sock }) => {
+    // a deterministic generator, so a failure can be replayed
+    let seed = 42;
+    const rnd = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed % n;
+    };
+    const pick = <T>(xs: T[]): T => xs[rnd(xs.length)]!;
+    const segs = ['api', 'apis', 'v1', 'namespaces', 'default', 'pods', 'x', 'status', 'log', 'exec', 'apps', 'deployments', '%ZZ', '..', 'meshbox.dev', 'apply', ''];
+    const bodies = ['', '{', 'null', '[]', '"s"', '{"metadata":null}', '{"kind":"Pod","metadata":{"name":"x"}}', '{"items":[null,1,{"kind":"Pod"}]}', '{"metadata":{"name":"x","namespace":5}}', '\u0000\u00ff'];
+    const methods = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
+    const types = ['application/json', 'application/merge-patch+json', 'text/plain', 'application/yaml'];
+    const started = Date.now();
+    for (let i = 0; i < 300 && Date.now() - started < 20_000; i++) {
+      const path = '/' + Array.from({ length: 1 + rnd(6) }, () => pick(segs)).join('/') + pick(['', '?watch=false', '?labelSelector=%3D%3D', '?tailLines=-1', '?fieldSelector=a']);
+      const r = await call(sock, pick(methods), path, pick(bodies), { 'content-type': pick(types) });
+      assert.ok(r.status >= 200 && r.status < 600, `${path}: ${r.status}`);
+      if (r.status >= 400) assert.equal(r.json?.kind, 'Status', `${path} answered ${r.status} without a Status: ${r.text}`);
+      assert.ok(r.status !== 500, `${path} caused an internal error: ${r.text}`);
+    }
+    assert.equal((await call(sock, 'GET', '/version')).status, 200);
+  }));

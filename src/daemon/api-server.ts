@@ -151,7 +151,7 @@ export class ApiServer {
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = performance.now();
     try {
-      const url = new URL(req.url ?? '/', 'http://localhost');
+      const url = requestUrl(req);
       const extra = this.#routes[url.pathname];
       if (extra) {
         extra(req, res);
@@ -389,7 +389,7 @@ export class ApiServer {
     let path: ApiPath;
     let url: URL;
     try {
-      url = new URL(req.url ?? '/', 'http://localhost');
+      url = requestUrl(req);
       path = parseApiPath(url.pathname);
       if (path.type !== 'resource' || path.subresource !== 'exec') {
         throw BadRequest(`${url.pathname} does not support an Upgrade; only pods/{name}/exec does`);
@@ -507,6 +507,15 @@ function rawError(socket: Socket, err: unknown): void {
   socket.end(
     `HTTP/1.1 ${status.code} ${status.reason}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
   );
+}
+
+/** The request URL; a path like "//x" is a path here, not a host. */
+function requestUrl(req: IncomingMessage): URL {
+  try {
+    return new URL(`http://localhost${(req.url ?? '/').startsWith('/') ? '' : '/'}${req.url ?? ''}`);
+  } catch {
+    throw BadRequest(`malformed request target ${JSON.stringify(req.url)}`);
+  }
 }
 
 function isTrue(v: string | null): boolean {
