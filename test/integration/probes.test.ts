@@ -3,7 +3,7 @@
 // Needs ProbeManager and the lifecycle hooks wired into the pod reconciler (see the probes report).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { KubeObject, Pod } from '../../src/api/types.js';
@@ -164,6 +164,87 @@ spec:
     assert.equal(s.started, true);
     assert.equal(s.restartCount, 0, 'liveness did not run (and kill) before the startup probe passed');
     await h.cli(['delete', 'pod', 'slow-start', '--grace-period', '0']);
+  });
+
+  test('a startup probe that never passes gets the container killed and restarted', async () => {
+    await h.apply(`
+apiVersion: v1
+kind: Pod
+metadata: { name: never-starts }
+spec:
+  containers:
+    - name: app
+      image: host
+      command: ["sleep", "3600"]
+      startupProbe: { exec: { command: ["false"] }, periodSeconds: 1, failureThreshold: 2, terminationGracePeriodSeconds: 1 }
+`);
+    await h.eventually('restarted after the startup probe failed', async () => ((await h.pod('never-starts'))?.status?.containerStatuses?.[0]?.restartCount ?? 0) >= 1, 30_000);
+    const evs = await events('never-starts');
+    assert.ok(evs.some((e) => e.reason === 'Killing' && e.message === 'Container app failed startup probe, will be restarted'));
+    assert.equal(ready(await h.pod('never-starts')), false);
+    await h.cli(['delete', 'pod', 'never-starts', '--grace-period', '0']);
+  });
+
+  test('a tcpSocket readiness probe turns Ready once the port opens', async () => {
+    await h.apply(`
+apiVersion: v1
+kind: Pod
+metadata: { name: late-port }
+spec:
+  containers:
+    - name: app
+      image: host
+      command: ["node", "-e", "setTimeout(()=>require('net').createServer(s=>s.end()).listen(9000),3000)"]
+      readinessProbe: { tcpSocket: { port: 9000 }, periodSeconds: 1 }
+`);
+    const running = await h.eventually('container running', async () => {
+      const p = await h.pod('late-port');
+      const s = p?.status?.containerStatuses?.[0];
+      return s && 'running' in s.state ? p : undefined;
+    });
+    assert.equal(ready(running), false, 'not Ready before the port opens');
+    const p = await h.waitReady('late-port', 'default', 20_000);
+    assert.equal(p.status!.containerStatuses![0]!.ready, true);
+    await h.cli(['delete', 'pod', 'late-port', '--grace-period', '0']);
+  });
+
+  test('a grpc readiness probe follows grpc.health.v1 SERVING / NOT_SERVING', async () => {
+    // a tiny health server (HTTP/2, hand-framed protobuf): NOT_SERVING while /tmp/down exists
+    writeFileSync(
+      join(hostDir, 'grpc-health.js'),
+      `const fs = require('fs');
+require('http2').createServer().on('stream', (stream) => {
+  stream.on('data', () => {});
+  stream.on('end', () => {
+    const status = fs.existsSync('/tmp/down') ? 2 : 1;
+    stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
+    stream.on('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
+    stream.end(Buffer.from([0, 0, 0, 0, 2, 0x08, status]));
+  });
+}).listen(9090);
+`,
+    );
+    await h.apply(`
+apiVersion: v1
+kind: Pod
+metadata: { name: grpc-health }
+spec:
+  containers:
+    - name: app
+      image: host
+      command: ["node", "/scripts/grpc-health.js"]
+      volumeMounts: [{ name: scripts, mountPath: /scripts, readOnly: true }]
+      readinessProbe: { grpc: { port: 9090 }, periodSeconds: 1, failureThreshold: 1 }
+  volumes: [{ name: scripts, hostPath: { path: ${JSON.stringify(hostDir)}, type: Directory } }]
+`);
+    await h.waitReady('grpc-health', 'default', 20_000);
+    await h.cli(['exec', 'grpc-health', '--', 'touch', '/tmp/down']);
+    await h.eventually('grpc pod unready', async () => !ready(await h.pod('grpc-health')), 15_000);
+    const messages = (await events('grpc-health')).filter((e) => e.reason === 'Unhealthy').map((e) => e.message);
+    assert.ok(messages.includes('Readiness probe failed: service unhealthy (responded with "NOT_SERVING")'), JSON.stringify(messages));
+    await h.cli(['exec', 'grpc-health', '--', 'rm', '/tmp/down']);
+    await h.waitReady('grpc-health', 'default', 15_000);
+    await h.cli(['delete', 'pod', 'grpc-health', '--grace-period', '0']);
   });
 });
 
