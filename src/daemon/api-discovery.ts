@@ -1,5 +1,5 @@
 /** Discovery documents: GET /api, /apis, /api/v1, /apis/{group}/{version}, /version. */
-import { RESOURCES, apiVersionOf } from '../api/resources.js';
+import { RESOURCES } from '../api/resources.js';
 
 const VERBS = ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'];
 
@@ -57,5 +57,3 @@ export function versionInfo(meshboxVersion: string): unknown {
     platform: `${process.platform}/${process.arch}`,
   };
 }
-
-export { apiVersionOf };

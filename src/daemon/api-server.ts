@@ -17,7 +17,7 @@ import { chmodSync, lstatSync, unlinkSync } from 'node:fs';
 import { PassThrough, Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import type { KubeObject } from '../api/types.js';
-import { apiVersionOf, type ResourceType } from '../api/resources.js';
+import { apiVersionOf, resolveResource, type ResourceType } from '../api/resources.js';
 import { describeError, firstMeshboxError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { silentLogger } from '../core/logger.js';
@@ -365,7 +365,7 @@ export class ApiServer {
   async #logs(res: ServerResponse, url: URL, namespace: string, name: string): Promise<void> {
     const podIO = this.#podIO;
     if (!podIO) throw NotSupported('pod logs');
-    this.#get(resourceOfPods(), namespace, name);
+    this.#get(resolveResource('pods')!, namespace, name);
     const opts: Parameters<PodIO['logs']>[2] = { follow: isTrue(url.searchParams.get('follow')) };
     const container = url.searchParams.get('container');
     if (container) opts.container = container;
@@ -528,11 +528,6 @@ function numberParam(url: URL, name: string): number | undefined {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 0) throw BadRequest(`query parameter ${name} must be a non-negative integer, not "${v}"`);
   return n;
-}
-
-function resourceOfPods(): ResourceType {
-  const p = parseApiPath('/api/v1/pods');
-  return (p as ResourcePath).resource;
 }
 
 async function removeStaleSocket(path: string): Promise<void> {
