@@ -7,6 +7,8 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { ConfigMap, Pod, Secret } from '../api/types.js';
+import { resolveResource } from '../api/resources.js';
+import { createWorkloadControllers } from '../controllers/workloads-shared/index.js';
 import type { Service } from '../controllers/services/service-types.js';
 import { ClusterIpAllocator, endpointSliceController, endpointsController, ServiceProxy, serviceEnvVars } from '../controllers/services/index.js';
 import { validateObject } from '../api/validate.js';
@@ -136,18 +138,21 @@ export class Daemon {
       if (pod) podController.enqueue(objectKey(pod));
     });
     const gc = new GarbageCollector({ store, informers, log });
+    const admit = createAdmission({ nodeName: NODE_NAME, admitService: (svc, old) => allocator.admitService(svc, old) });
+    const podsResource = resolveResource('pods')!;
+    const workloads = createWorkloadControllers({ store, informers, log, admitPod: (pod) => admit(podsResource, pod) as Pod });
     const endpoints = endpointsController({ store, informers, log });
     const endpointSlices = endpointSliceController({ store, informers, log });
     informers.start();
     await serviceProxy.start();
-    for (const c of [podController, gc, endpoints, endpointSlices]) {
+    for (const c of [podController, gc, endpoints, endpointSlices, ...workloads]) {
       await c.start();
       this.#controllers.push(c);
     }
 
     this.#api = new ApiServer({
       store,
-      admit: createAdmission({ nodeName: NODE_NAME, admitService: (svc, old) => allocator.admitService(svc, old) }),
+      admit,
       validate: (obj) => validateObject(obj).map((i) => ({ path: i.field, message: i.message })),
       podIO: new MachinePodIO(store, pods, containers),
       logger: log.child({ component: 'api' }),
