@@ -85,9 +85,13 @@ describe('NetworkPolicy controller (real store, fake iptables)', () => {
     await start();
     addPolicy('p', { podSelector: { matchLabels: { app: 'backend' } }, ingress: [{ from: [{ podSelector: { matchLabels: { app: 'frontend' } } }] }] });
     const chain = podChainName(BRIDGE, backend.metadata.uid!, 'ingress');
-    await eventually(() => assert.match(fake.restores.at(-1)!, new RegExp(`^-A ${chain} -s 10.1.0.1/32 .*-j RETURN$`, 'm')));
+    const allows = (ip: string) => new RegExp(`^-A MBXNP-\\w+-R-\\w+ -s ${ip.replace(/\./g, '\\.')}/32 -g MBXNP-\\w+-OK$`, 'm');
+    await eventually(() => {
+      assert.match(fake.restores.at(-1)!, new RegExp(`^-A ${chain} .*-j MBXNP-\\w+-R-\\w+$`, 'm'));
+      assert.match(fake.restores.at(-1)!, allows('10.1.0.1'));
+    });
     addPod('frontend2', '10.1.0.3', { app: 'frontend' });
-    await eventually(() => assert.match(fake.restores.at(-1)!, new RegExp(`^-A ${chain} -s 10.1.0.3/32 `, 'm')));
+    await eventually(() => assert.match(fake.restores.at(-1)!, allows('10.1.0.3')));
     const count = fake.restores.length;
     const fe = ts.store.get('pods', 'default', 'frontend')!;
     ts.store.update('pods', { ...fe, metadata: { ...fe.metadata, annotations: { touched: 'yes' } } });

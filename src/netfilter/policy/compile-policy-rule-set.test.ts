@@ -11,7 +11,14 @@ import {
   podChainPrefixFor,
 } from './compile-policy-rule-set.js';
 
-const REJECTS = (c: string) => [`-A ${c} -p tcp -m conntrack ! --ctstate DNAT -j REJECT --reject-with tcp-reset`, `-A ${c} -j REJECT --reject-with icmp-admin-prohibited`];
+const B = 'mbx0';
+const P = podChainPrefixFor(B);
+const CLEAR = (c: string) => `-A ${c} -j MARK --set-xmark 0x0/0x10000`;
+const CHECK = (c: string) => `-A ${c} -m mark --mark 0x10000/0x10000 -g ${P}ALLOW`;
+const REJECTS = (c: string) => [
+  `-A ${c} -p tcp -m conntrack ! --ctstate DNAT -j REJECT --reject-with tcp-reset`,
+  `-A ${c} -j REJECT --reject-with icmp-admin-prohibited`,
+];
 
 describe('cidrMinus', () => {
   it('returns the CIDR itself without excepts, normalised', () => {
@@ -67,55 +74,70 @@ describe('chain names', () => {
 });
 
 describe('compilePodPolicy', () => {
+  const compile = (rules: Parameters<typeof compilePodPolicy>[2], direction: 'ingress' | 'egress' = 'ingress') => compilePodPolicy(B, 'C', rules, direction);
+  /** the rule chain's lines with its (hash) name replaced by R */
+  const bodies = (r: ReturnType<typeof compile>) => r.ruleChains.map((c) => c.lines.map((l) => l.replace(c.name, 'R')));
+
   it('an isolated direction without rules rejects everything (default deny)', () => {
-    assert.deepEqual(compilePodPolicy('C', [], 'ingress'), REJECTS('C'));
+    assert.deepEqual(compile([]), { lines: [CLEAR('C'), ...REJECTS('C')], ruleChains: [] });
   });
-  it('a rule with any peer and any port allows everything', () => {
-    assert.deepEqual(compilePodPolicy('C', [{ peers: 'any', ports: 'any' }], 'ingress'), ['-A C -j RETURN', ...REJECTS('C')]);
+  it('a rule with any peer and any port allows everything, straight to ALLOW', () => {
+    assert.deepEqual(compile([{ peers: 'any', ports: 'any' }]).lines, [CLEAR('C'), `-A C -g ${P}ALLOW`]);
   });
   it('an empty peer or port list allows nothing (a selector that selected no pod)', () => {
-    assert.deepEqual(compilePodPolicy('C', [{ peers: [], ports: 'any' }], 'ingress'), REJECTS('C'));
-    assert.deepEqual(compilePodPolicy('C', [{ peers: 'any', ports: [] }], 'egress'), REJECTS('C'));
+    assert.deepEqual(compile([{ peers: [], ports: 'any' }]), { lines: [CLEAR('C'), ...REJECTS('C')], ruleChains: [] });
+    assert.deepEqual(compile([{ peers: 'any', ports: [] }], 'egress'), { lines: [CLEAR('C'), ...REJECTS('C')], ruleChains: [] });
   });
-  it('ingress matches the source, egress the destination; ports are destination ports', () => {
+  it('a rule becomes a rule chain: matches go to OK, the pod chain checks the mark, then rejects', () => {
+    const r = compile([{ peers: [{ cidr: '10.0.0.5' }], ports: [{ protocol: 'TCP', port: 8080 }], comment: 'ns/p ingress[0]' }]);
+    const name = r.ruleChains[0]!.name;
+    assert.ok(name.startsWith(`${P}R-`) && name.length <= 28, name);
+    assert.deepEqual(r.lines, [CLEAR('C'), `-A C -m comment --comment "ns/p ingress[0]" -j ${name}`, CHECK('C'), ...REJECTS('C')]);
+    assert.deepEqual(bodies(r), [[`-A R -s 10.0.0.5/32 -p tcp -m tcp --dport 8080 -g ${P}OK`]]);
+  });
+  it('ingress matches the source, egress the destination; ports are destination ports in both', () => {
     const rule = { peers: [{ cidr: '10.0.0.5' }], ports: [{ protocol: 'TCP' as const, port: 8080 }] };
-    assert.deepEqual(compilePodPolicy('C', [rule], 'ingress'), ['-A C -s 10.0.0.5/32 -p tcp -m tcp --dport 8080 -j RETURN', ...REJECTS('C')]);
-    assert.deepEqual(compilePodPolicy('C', [rule], 'egress'), ['-A C -d 10.0.0.5/32 -p tcp -m tcp --dport 8080 -j RETURN', ...REJECTS('C')]);
+    assert.deepEqual(bodies(compile([rule], 'egress')), [[`-A R -d 10.0.0.5/32 -p tcp -m tcp --dport 8080 -g ${P}OK`]]);
+    assert.notEqual(compile([rule], 'egress').ruleChains[0]!.name, compile([rule], 'ingress').ruleChains[0]!.name);
   });
   it('several peers are OR, several ports are OR: one line per pair', () => {
-    const lines = compilePodPolicy(
-      'C',
+    const r = compile([
+      {
+        peers: [{ cidr: '10.0.0.5' }, { cidr: '10.0.1.0/24' }],
+        ports: [
+          { protocol: 'UDP', port: 53 },
+          { protocol: 'TCP', port: 8000, endPort: 8080 },
+        ],
+      },
+    ]);
+    assert.deepEqual(bodies(r), [
       [
-        {
-          peers: [{ cidr: '10.0.0.5' }, { cidr: '10.0.1.0/24' }],
-          ports: [
-            { protocol: 'UDP', port: 53 },
-            { protocol: 'TCP', port: 8000, endPort: 8080 },
-          ],
-          comment: 'ns/p ingress[0]',
-        },
+        `-A R -s 10.0.0.5/32 -p udp -m udp --dport 53 -g ${P}OK`,
+        `-A R -s 10.0.0.5/32 -p tcp -m tcp --dport 8000:8080 -g ${P}OK`,
+        `-A R -s 10.0.1.0/24 -p udp -m udp --dport 53 -g ${P}OK`,
+        `-A R -s 10.0.1.0/24 -p tcp -m tcp --dport 8000:8080 -g ${P}OK`,
       ],
-      'ingress',
-    );
-    assert.deepEqual(lines, [
-      '-A C -s 10.0.0.5/32 -p udp -m udp --dport 53 -m comment --comment "ns/p ingress[0]" -j RETURN',
-      '-A C -s 10.0.0.5/32 -p tcp -m tcp --dport 8000:8080 -m comment --comment "ns/p ingress[0]" -j RETURN',
-      '-A C -s 10.0.1.0/24 -p udp -m udp --dport 53 -m comment --comment "ns/p ingress[0]" -j RETURN',
-      '-A C -s 10.0.1.0/24 -p tcp -m tcp --dport 8000:8080 -m comment --comment "ns/p ingress[0]" -j RETURN',
-      ...REJECTS('C'),
     ]);
   });
   it('a port without a number matches the whole protocol; SCTP is supported', () => {
-    const lines = compilePodPolicy('C', [{ peers: 'any', ports: [{ protocol: 'UDP' }, { protocol: 'SCTP', port: 9 }] }], 'egress');
-    assert.deepEqual(lines, ['-A C -p udp -j RETURN', '-A C -p sctp -m sctp --dport 9 -j RETURN', ...REJECTS('C')]);
+    const r = compile([{ peers: 'any', ports: [{ protocol: 'UDP' }, { protocol: 'SCTP', port: 9 }] }], 'egress');
+    assert.deepEqual(bodies(r), [[`-A R -p udp -g ${P}OK`, `-A R -p sctp -m sctp --dport 9 -g ${P}OK`]]);
   });
   it('ipBlock except becomes the remaining CIDRs', () => {
-    const lines = compilePodPolicy('C', [{ peers: [{ cidr: '10.0.0.0/24', except: ['10.0.0.128/25'] }], ports: 'any' }], 'ingress');
-    assert.deepEqual(lines, ['-A C -s 10.0.0.0/25 -j RETURN', ...REJECTS('C')]);
+    const r = compile([{ peers: [{ cidr: '10.0.0.0/24', except: ['10.0.0.128/25'] }], ports: 'any' }]);
+    assert.deepEqual(bodies(r), [[`-A R -s 10.0.0.0/25 -g ${P}OK`]]);
+  });
+  it('identical rules share one chain, named by content whatever the comment', () => {
+    const peers = [{ cidr: '10.0.0.5' }];
+    const a = compilePodPolicy(B, 'C1', [{ peers, ports: 'any', comment: 'ns/a ingress[0]' }], 'ingress');
+    const b = compilePodPolicy(B, 'C2', [{ peers: [{ cidr: '10.0.0.5' }], ports: 'any', comment: 'ns/b ingress[3]' }], 'ingress');
+    assert.equal(a.ruleChains[0]!.name, b.ruleChains[0]!.name);
+    const c = compilePodPolicy(B, 'C3', [{ peers: [{ cidr: '10.0.0.6' }], ports: 'any' }], 'ingress');
+    assert.notEqual(c.ruleChains[0]!.name, a.ruleChains[0]!.name);
   });
   it('comments cannot break the restore syntax', () => {
-    const [line] = compilePodPolicy('C', [{ peers: 'any', ports: 'any', comment: 'a"b\nc' }], 'ingress');
-    assert.equal(line, '-A C -m comment --comment "a_b_c" -j RETURN');
+    const r = compile([{ peers: 'any', ports: 'any', comment: 'a"b\nc' }]);
+    assert.equal(r.lines[1], `-A C -m comment --comment "a_b_c" -g ${P}ALLOW`);
   });
 });
 
@@ -143,33 +165,61 @@ describe('compilePolicyRuleSet', () => {
         pod('a', '10.9.0.10', { ingress: [], egress: [{ peers: 'any', ports: [{ protocol: 'UDP', port: 53 }] }] }),
       ],
     });
+    const rIn = compilePodPolicy('mbx0', b, [{ peers: [{ cidr: '10.9.0.10' }], ports: [{ protocol: 'TCP', port: 80 }] }], 'ingress').ruleChains[0]!;
+    const rOut = compilePodPolicy('mbx0', aE, [{ peers: 'any', ports: [{ protocol: 'UDP', port: 53 }] }], 'egress').ruleChains[0]!;
+    const [first, second] = [rIn, rOut].sort((x, y) => (x.name < y.name ? -1 : 1));
     assert.equal(
       set.text,
       [
         '*filter',
         ':MBX-NP-mbx0 - [0:0]',
+        `:${P}ALLOW - [0:0]`,
+        `:${P}OK - [0:0]`,
         `:${aE} - [0:0]`,
         `:${aI} - [0:0]`,
         `:${b} - [0:0]`,
+        `:${first!.name} - [0:0]`,
+        `:${second!.name} - [0:0]`,
         '-A MBX-NP-mbx0 -m conntrack --ctstate ESTABLISHED,RELATED -j RETURN',
         '-A MBX-NP-mbx0 -s 10.9.0.1/32 -j RETURN',
         `-A MBX-NP-mbx0 -s 10.9.0.10/32 -m comment --comment "ns/a egress" -j ${aE}`,
         `-A MBX-NP-mbx0 -d 10.9.0.10/32 -m comment --comment "ns/a ingress" -j ${aI}`,
         `-A MBX-NP-mbx0 -d 10.9.0.20/32 -m comment --comment "ns/b ingress" -j ${b}`,
-        `-A ${aE} -p udp -m udp --dport 53 -j RETURN`,
+        `-A ${P}ALLOW -j MARK --set-xmark 0x0/0x10000`,
+        `-A ${P}OK -j MARK --set-xmark 0x10000/0x10000`,
+        CLEAR(aE),
+        `-A ${aE} -j ${rOut.name}`,
+        CHECK(aE),
         ...REJECTS(aE),
+        CLEAR(aI),
         ...REJECTS(aI),
-        `-A ${b} -s 10.9.0.10/32 -p tcp -m tcp --dport 80 -j RETURN`,
+        CLEAR(b),
+        `-A ${b} -j ${rIn.name}`,
+        CHECK(b),
         ...REJECTS(b),
+        ...first!.lines,
+        ...second!.lines,
         'COMMIT',
         '',
       ].join('\n'),
     );
+    assert.deepEqual(rIn.lines, [`-A ${rIn.name} -s 10.9.0.10/32 -p tcp -m tcp --dport 80 -g ${P}OK`]);
+  });
+
+  it('pods selected by the same rule share its chain: lines grow with pods + peers, not pods x peers', () => {
+    const peers = Array.from({ length: 100 }, (_, i) => ({ cidr: `10.1.0.${i + 1}` }));
+    const pods = Array.from({ length: 100 }, (_, i) => pod(`p${i}`, `10.2.0.${i + 1}`, { ingress: [{ peers, ports: 'any' as const }] }));
+    const set = compilePolicyRuleSet({ bridge: 'mbx0', pods });
+    const lines = set.text.split('\n').filter((l) => l.startsWith('-A ')).length;
+    // per pod: dispatch jump, clear, rule jump, mark check, two rejects; the 100 peers once; the
+    // reply rule, ALLOW and OK
+    assert.equal(lines, 100 * 6 + 100 + 3, `${lines} lines`);
+    assert.equal(set.chains.filter((c) => c.includes('-R-')).length, 1);
   });
 
   it('a pod not isolated in a direction gets no chain for it', () => {
     const set = compilePolicyRuleSet({ bridge: 'mbx0', pods: [pod('a', '10.0.0.1', { egress: [] })] });
-    assert.deepEqual(set.chains, ['MBX-NP-mbx0', podChainName('mbx0', 'a', 'egress')]);
+    assert.deepEqual(set.chains, ['MBX-NP-mbx0', `${P}ALLOW`, `${P}OK`, podChainName('mbx0', 'a', 'egress')]);
     assert.ok(!set.text.includes(' -d 10.0.0.1/32'));
   });
 
