@@ -216,6 +216,14 @@ describe('ProbeManager', () => {
     s.m.stop();
   });
 
+  test('an adopted container gets its first run within one period, not all at once', async () => {
+    const s = setup([{ name: 'app', image: 'host', livenessProbe: probe('liveness') }]);
+    s.m.sync(s.pod, running('c1', T0 - 3_600_000)); // running for an hour when the daemon came up
+    await s.step(10_000);
+    assert.equal(s.script.count('liveness'), 1);
+    s.m.stop();
+  });
+
   test('stopLivenessAndStartup keeps readiness probing only', async () => {
     const s = setup([{ name: 'app', image: 'host', readinessProbe: probe('readiness'), livenessProbe: probe('liveness') }]);
     s.m.sync(s.pod, running('c1'));

@@ -298,7 +298,11 @@ class ProbeWorker {
 
   start(): void {
     const sinceStart = this.#m.clock.now() - this.#e.running.startedAt;
-    this.#schedule(Math.max(0, this.#t.initialDelayMs - sinceStart));
+    let delay = Math.max(0, this.#t.initialDelayMs - sinceStart);
+    // a container that has run for more than a period was adopted (daemon restart): spread the first
+    // runs over a period, as the kubelet does, so that every probe of the machine does not fire at once
+    if (sinceStart > this.#t.initialDelayMs + this.#t.periodMs) delay = Math.floor(Math.random() * this.#t.periodMs);
+    this.#schedule(delay);
   }
 
   stop(): void {
