@@ -34,11 +34,11 @@ class Lines {
 
 const W = 14;
 
-function header(l: Lines, o: KubeObject): void {
-  l.kv(0, 'Name', o.metadata.name, W);
-  if (o.metadata.namespace) l.kv(0, 'Namespace', o.metadata.namespace, W);
-  l.map(0, 'Labels', o.metadata.labels, W);
-  l.map(0, 'Annotations', o.metadata.annotations, W);
+function header(l: Lines, o: KubeObject, width = W): void {
+  l.kv(0, 'Name', o.metadata.name, width);
+  if (o.metadata.namespace) l.kv(0, 'Namespace', o.metadata.namespace, width);
+  l.map(0, 'Labels', o.metadata.labels, width);
+  l.map(0, 'Annotations', o.metadata.annotations, width);
 }
 
 /** "Creation Timestamp" from "creationTimestamp", as kubectl's generic describer prints keys. */
@@ -119,49 +119,8 @@ function describePod(l: Lines, pod: Pod, now: number): void {
     l.kv(0, 'IPs', undefined);
     for (const ip of ips) l.kv(2, 'IP', ip.ip, W - 2);
   } else l.kv(0, 'IPs', '<none>', W);
-  const section = (title: string, containers: Json[] | undefined, statuses: ContainerStatus[] | undefined): void => {
-    if (!containers || containers.length === 0) return;
-    l.kv(0, title, undefined);
-    for (const c of containers) {
-      const s = (statuses ?? []).find((x) => x.name === c.name) as Json | undefined;
-      l.line(`  ${c.name}:`);
-      if (s?.containerID) l.kv(4, 'Container ID', s.containerID, 16);
-      l.kv(4, 'Image', c.image, 16);
-      const ports = ((c.ports ?? []) as Json[]).map((p) => `${p.containerPort}/${p.protocol ?? 'TCP'}`);
-      l.kv(4, 'Port', ports.join(', ') || '<none>', 16);
-      for (const [label, list] of [['Command', c.command], ['Args', c.args]] as const) {
-        if (!Array.isArray(list)) continue;
-        l.kv(4, label, undefined);
-        for (const x of list as string[]) l.line(`      ${x}`);
-      }
-      stateLines(l, 4, 'State', s?.state, now);
-      stateLines(l, 4, 'Last State', s?.lastState, now);
-      l.kv(4, 'Ready', s ? (s.ready ? 'True' : 'False') : 'False', 16);
-      l.kv(4, 'Restart Count', s?.restartCount ?? 0, 16);
-      const lim = c.resources?.limits as Record<string, string> | undefined;
-      if (lim && Object.keys(lim).length > 0) {
-        l.kv(4, 'Limits', undefined);
-        for (const [k, v] of Object.entries(lim)) l.kv(6, k, String(v), 10);
-      }
-      for (const [label, probe] of [['Liveness', c.livenessProbe], ['Readiness', c.readinessProbe], ['Startup', c.startupProbe]] as const) {
-        if (probe) l.kv(4, label, describeProbe(probe as Json), 16);
-      }
-      const env = (c.env ?? []) as Json[];
-      if (env.length === 0) l.kv(4, 'Environment', '<none>', 16);
-      else {
-        l.kv(4, 'Environment', undefined);
-        for (const e of env) l.kv(6, e.name, e.value ?? (e.valueFrom ? `<set from ${Object.keys(e.valueFrom)[0]}>` : ''), 0);
-      }
-      const mounts = (c.volumeMounts ?? []) as Json[];
-      if (mounts.length === 0) l.kv(4, 'Mounts', '<none>', 16);
-      else {
-        l.kv(4, 'Mounts', undefined);
-        for (const m of mounts) l.line(`      ${m.mountPath} from ${m.name} (${m.readOnly ? 'ro' : 'rw'}${m.subPath ? `,path="${m.subPath}"` : ''})`);
-      }
-    }
-  };
-  section('Init Containers', pod.spec?.initContainers as Json[] | undefined, st.initContainerStatuses);
-  section('Containers', pod.spec?.containers as Json[] | undefined, st.containerStatuses);
+  containerSection(l, 0, 'Init Containers', pod.spec?.initContainers as Json[] | undefined, st.initContainerStatuses, now);
+  containerSection(l, 0, 'Containers', pod.spec?.containers as Json[] | undefined, st.containerStatuses, now);
   const conds = (st.conditions ?? []) as Json[];
   if (conds.length > 0) {
     l.line('Conditions:');
@@ -183,6 +142,50 @@ function describePod(l: Lines, pod: Pod, now: number): void {
     }
   }
   l.kv(0, 'Reported As', podStatusReason(pod), W);
+}
+
+function containerSection(l: Lines, indent: number, title: string, containers: Json[] | undefined, statuses: ContainerStatus[] | undefined, now: number, template = false): void {
+  if (!containers || containers.length === 0) return;
+  l.kv(indent, title, undefined);
+  for (const c of containers) {
+    const s = (statuses ?? []).find((x) => x.name === c.name) as Json | undefined;
+    l.line(`${' '.repeat(indent + 2)}${c.name}:`);
+    if (s?.containerID) l.kv(indent + 4, 'Container ID', s.containerID, 16);
+    l.kv(indent + 4, 'Image', c.image, 16);
+    const ports = ((c.ports ?? []) as Json[]).map((p) => `${p.containerPort}/${p.protocol ?? 'TCP'}`);
+    l.kv(indent + 4, 'Port', ports.join(', ') || '<none>', 16);
+    for (const [label, list] of [['Command', c.command], ['Args', c.args]] as const) {
+      if (!Array.isArray(list)) continue;
+      l.kv(indent + 4, label, undefined);
+      for (const x of list as string[]) l.line(`${' '.repeat(indent + 6)}${x}`);
+    }
+    if (!template) {
+      stateLines(l, indent + 4, 'State', s?.state, now);
+      stateLines(l, indent + 4, 'Last State', s?.lastState, now);
+      l.kv(indent + 4, 'Ready', s ? (s.ready ? 'True' : 'False') : 'False', 16);
+      l.kv(indent + 4, 'Restart Count', s?.restartCount ?? 0, 16);
+    }
+    const lim = c.resources?.limits as Record<string, string> | undefined;
+    if (lim && Object.keys(lim).length > 0) {
+      l.kv(indent + 4, 'Limits', undefined);
+      for (const [k, v] of Object.entries(lim)) l.kv(indent + 6, k, String(v), 10);
+    }
+    for (const [label, probe] of [['Liveness', c.livenessProbe], ['Readiness', c.readinessProbe], ['Startup', c.startupProbe]] as const) {
+      if (probe) l.kv(indent + 4, label, describeProbe(probe as Json), 16);
+    }
+    const env = (c.env ?? []) as Json[];
+    if (env.length === 0) l.kv(indent + 4, 'Environment', '<none>', 16);
+    else {
+      l.kv(indent + 4, 'Environment', undefined);
+      for (const e of env) l.kv(indent + 6, e.name, e.value ?? (e.valueFrom ? `<set from ${Object.keys(e.valueFrom)[0]}>` : ''), 0);
+    }
+    const mounts = (c.volumeMounts ?? []) as Json[];
+    if (mounts.length === 0) l.kv(indent + 4, 'Mounts', '<none>', 16);
+    else {
+      l.kv(indent + 4, 'Mounts', undefined);
+      for (const m of mounts) l.line(`${' '.repeat(indent + 6)}${m.mountPath} from ${m.name} (${m.readOnly ? 'ro' : 'rw'}${m.subPath ? `,path="${m.subPath}"` : ''})`);
+    }
+  }
 }
 
 function describeProbe(p: Json): string {
@@ -216,10 +219,92 @@ function describeEvents(l: Lines, events: KubeObject[], now: number): void {
   for (const row of table.trimEnd().split('\n')) l.line(`  ${row}`);
 }
 
-export function describeObject(obj: KubeObject, events: KubeObject[], now: number): string {
+/** Objects some describers show beside the main one (fetched by the CLI). */
+export interface Related {
+  /** a Service's Endpoints */
+  endpoints?: KubeObject | undefined;
+  /** a Deployment's ReplicaSets */
+  replicaSets?: KubeObject[];
+}
+
+const DW = 24;
+
+function conditionsTable(l: Lines, conds: Json[]): void {
+  if (conds.length === 0) return;
+  l.line('Conditions:');
+  const table = renderTable(['Type', 'Status', 'Reason'], [['----', '------', '------'], ...conds.map((c) => [String(c.type), String(c.status), String(c.reason ?? '')])]);
+  for (const row of table.trimEnd().split('\n')) l.line(`  ${row}`);
+}
+
+function describeDeployment(l: Lines, d: KubeObject, now: number, related: Related): void {
+  const spec = (d.spec ?? {}) as Json;
+  const st = (d.status ?? {}) as Json;
+  header(l, d, DW);
+  l.kv(0, 'CreationTimestamp', `${d.metadata.creationTimestamp ?? ''} (${age(d.metadata.creationTimestamp, now)} ago)`, DW);
+  l.kv(0, 'Selector', selectorText(spec.selector), DW);
+  const n = (v: unknown): number => (typeof v === 'number' ? v : 0);
+  l.kv(0, 'Replicas', `${spec.replicas ?? 1} desired | ${n(st.updatedReplicas)} updated | ${n(st.replicas)} total | ${n(st.availableReplicas)} available | ${n(st.unavailableReplicas)} unavailable`, DW);
+  const strategy = (spec.strategy ?? {}) as Json;
+  l.kv(0, 'StrategyType', strategy.type ?? 'RollingUpdate', DW);
+  l.kv(0, 'MinReadySeconds', spec.minReadySeconds ?? 0, DW);
+  if ((strategy.type ?? 'RollingUpdate') === 'RollingUpdate') {
+    const ru = (strategy.rollingUpdate ?? {}) as Json;
+    l.kv(0, 'RollingUpdateStrategy', `${ru.maxUnavailable ?? '25%'} max unavailable, ${ru.maxSurge ?? '25%'} max surge`, DW);
+  }
+  if (spec.paused) l.kv(0, 'Paused', 'true', DW);
+  const template = (spec.template ?? {}) as Json;
+  l.line('Pod Template:');
+  l.map(2, 'Labels', template.metadata?.labels, 9);
+  containerSection(l, 2, 'Containers', template.spec?.containers, undefined, now, true);
+  conditionsTable(l, (st.conditions ?? []) as Json[]);
+  const revision = (o: KubeObject): number => Number(o.metadata.annotations?.['deployment.kubernetes.io/revision'] ?? 0);
+  const owned = (related.replicaSets ?? []).filter((rs) => rs.metadata.ownerReferences?.some((r) => r.uid === d.metadata.uid));
+  const sorted = [...owned].sort((a, b) => revision(b) - revision(a));
+  const rsText = (rs: KubeObject): string => {
+    const s = (rs.status ?? {}) as Json;
+    return `${rs.metadata.name} (${n(s.replicas)}/${(rs.spec as Json | undefined)?.replicas ?? 0} replicas created)`;
+  };
+  l.kv(0, 'OldReplicaSets', sorted.slice(1).filter((rs) => n((rs.status as Json | undefined)?.replicas) > 0).map(rsText).join(', ') || '<none>', 17);
+  l.kv(0, 'NewReplicaSet', sorted[0] ? rsText(sorted[0]) : '<none>', 17);
+}
+
+function selectorText(sel: unknown): string {
+  const s = (sel ?? {}) as Json;
+  const parts = Object.entries((s.matchLabels ?? {}) as Record<string, string>).map(([k, v]) => `${k}=${v}`);
+  for (const e of (s.matchExpressions ?? []) as Json[]) parts.push(`${e.key} ${String(e.operator).toLowerCase()} (${(e.values ?? []).join(',')})`);
+  return parts.join(',') || '<none>';
+}
+
+function describeService(l: Lines, svc: KubeObject, related: Related): void {
+  const spec = (svc.spec ?? {}) as Json;
+  const SW = 19;
+  header(l, svc, SW);
+  l.map(0, 'Selector', spec.selector, SW);
+  l.kv(0, 'Type', spec.type ?? 'ClusterIP', SW);
+  l.kv(0, 'IP', spec.clusterIP ?? '<none>', SW);
+  const subsets = ((related.endpoints as Json | undefined)?.subsets ?? []) as Json[];
+  for (const p of (spec.ports ?? []) as Json[]) {
+    l.kv(0, 'Port', `${p.name ?? '<unset>'}  ${p.port}/${p.protocol ?? 'TCP'}`, SW);
+    l.kv(0, 'TargetPort', `${p.targetPort ?? p.port}/${p.protocol ?? 'TCP'}`, SW);
+    if (p.nodePort) l.kv(0, 'NodePort', `${p.name ?? '<unset>'}  ${p.nodePort}/${p.protocol ?? 'TCP'}`, SW);
+    const eps: string[] = [];
+    for (const sub of subsets) {
+      const sp = ((sub.ports ?? []) as Json[]).find((x) => (x.name ?? '') === (p.name ?? '')) ?? (sub.ports ?? [])[0];
+      for (const a of (sub.addresses ?? []) as Json[]) eps.push(sp ? `${a.ip}:${sp.port}` : String(a.ip));
+    }
+    l.kv(0, 'Endpoints', eps.join(',') || '<none>', SW);
+  }
+  l.kv(0, 'Session Affinity', spec.sessionAffinity ?? 'None', SW);
+}
+
+export function describeObject(obj: KubeObject, events: KubeObject[], now: number, related: Related = {}): string {
   const l = new Lines();
   if (obj.kind === 'Pod') {
     describePod(l, obj as Pod, now);
+  } else if (obj.kind === 'Deployment') {
+    describeDeployment(l, obj, now, related);
+  } else if (obj.kind === 'Service') {
+    describeService(l, obj, related);
   } else {
     header(l, obj);
     l.kv(0, 'API Version', obj.apiVersion, W);

@@ -272,6 +272,38 @@ test('describe shows fields and the object\'s events', () =>
     assert.match(cm.out, /Events:  <none>\n$/);
   }));
 
+test('describe deployment and service: kubectl sections with related objects', () =>
+  withDaemon(async ({ cli, store }) => {
+    const d = store.create('deployments.apps', {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'web', namespace: 'default', labels: { app: 'web' } },
+      spec: { replicas: 3, selector: { matchLabels: { app: 'web' } }, template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'app', image: 'host', ports: [{ containerPort: 8080 }] }] } } },
+      status: { replicas: 3, updatedReplicas: 3, availableReplicas: 2, unavailableReplicas: 1, conditions: [{ type: 'Available', status: 'False', reason: 'MinimumReplicasUnavailable' }] },
+    });
+    const owner = [{ apiVersion: 'apps/v1', kind: 'Deployment', name: 'web', uid: d.metadata.uid!, controller: true }];
+    const rs = (name: string, rev: string, replicas: number) =>
+      store.create('replicasets.apps', { apiVersion: 'apps/v1', kind: 'ReplicaSet', metadata: { name, namespace: 'default', ownerReferences: owner, annotations: { 'deployment.kubernetes.io/revision': rev } }, spec: { replicas }, status: { replicas } });
+    rs('web-old', '1', 1);
+    rs('web-new', '2', 2);
+    store.create('events', { apiVersion: 'v1', kind: 'Event', metadata: { name: 'e', namespace: 'default' }, involvedObject: { kind: 'Deployment', name: 'web', uid: d.metadata.uid! }, reason: 'ScalingReplicaSet', message: 'Scaled up replica set web-new to 2', type: 'Normal', source: { component: 'deployment-controller' }, lastTimestamp: ago(5) });
+    let r = await cli(['describe', 'deploy', 'web']);
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /^Name:                   web\nNamespace:              default\n/);
+    assert.match(r.out, /\nReplicas:               3 desired \| 3 updated \| 3 total \| 2 available \| 1 unavailable\n/);
+    assert.match(r.out, /\nRollingUpdateStrategy:  25% max unavailable, 25% max surge\n/);
+    assert.match(r.out, /\nPod Template:\n  Labels:  app=web\n  Containers:\n    app:\n      Image:          host\n      Port:           8080\/TCP\n/);
+    assert.doesNotMatch(r.out, /Restart Count/);
+    assert.match(r.out, /\n  Available   False    MinimumReplicasUnavailable\n/);
+    assert.match(r.out, /\nOldReplicaSets:  web-old \(1\/1 replicas created\)\nNewReplicaSet:   web-new \(2\/2 replicas created\)\n/);
+    assert.match(r.out, /Normal   ScalingReplicaSet   5s     deployment-controller   Scaled up replica set web-new to 2\n$/);
+
+    store.create('services', { apiVersion: 'v1', kind: 'Service', metadata: { name: 'web', namespace: 'default' }, spec: { selector: { app: 'web' }, clusterIP: '10.96.0.7', ports: [{ name: 'http', port: 80, targetPort: 8080, protocol: 'TCP' }] } });
+    store.create('endpoints', { apiVersion: 'v1', kind: 'Endpoints', metadata: { name: 'web', namespace: 'default' }, subsets: [{ addresses: [{ ip: '10.231.0.5' }, { ip: '10.231.0.6' }], ports: [{ name: 'http', port: 8080 }] }] });
+    r = await cli(['describe', 'svc/web']);
+    assert.match(r.out, /\nSelector:          app=web\nType:              ClusterIP\nIP:                10\.96\.0\.7\nPort:              http  80\/TCP\nTargetPort:        8080\/TCP\nEndpoints:         10\.231\.0\.5:8080,10\.231\.0\.6:8080\nSession Affinity:  None\n/);
+  }));
+
 test('delete by name, by file, not found, ignore-not-found', () =>
   withDaemon(async ({ dir, cli, store }) => {
     const f = join(dir, 'p.yaml');

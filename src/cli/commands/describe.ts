@@ -5,7 +5,7 @@ import { resolveResource } from '../../api/resources.js';
 import { describeError } from '../../core/errors.js';
 import { resourcePath, type ApiClient, type ListResponse } from '../client.js';
 import type { CliContext } from '../context.js';
-import { describeObject } from '../describe.js';
+import { describeObject, type Related } from '../describe.js';
 import { kindAndNames, namespaceOption } from './common.js';
 
 export function register(program: Command, ctx: CliContext): void {
@@ -36,9 +36,21 @@ export function register(program: Command, ctx: CliContext): void {
         if (objects.length === 0) ctx.warn(ns ? `No resources found in ${ns} namespace.\n` : 'No resources found\n');
       }
       const texts: string[] = [];
-      for (const obj of objects) texts.push(describeObject(obj, await eventsFor(client, obj), ctx.io.now()));
+      for (const obj of objects) texts.push(describeObject(obj, await eventsFor(client, obj), ctx.io.now(), await relatedTo(client, obj)));
       ctx.out(texts.join('\n\n'));
     });
+}
+
+async function relatedTo(client: ApiClient, obj: KubeObject): Promise<Related> {
+  if (obj.kind === 'Service') {
+    const endpoints = await client.get(resourcePath(resolveResource('endpoints')!, obj.metadata.namespace, obj.metadata.name)).catch(() => undefined);
+    return { endpoints };
+  }
+  if (obj.kind === 'Deployment') {
+    const list = await client.get<ListResponse>(resourcePath(resolveResource('replicasets')!, obj.metadata.namespace));
+    return { replicaSets: list.items };
+  }
+  return {};
 }
 
 async function eventsFor(client: ApiClient, obj: KubeObject): Promise<KubeObject[]> {
