@@ -136,7 +136,7 @@ test('NetworkPolicy enforcement: pod/namespace selectors, ipBlock except, named 
   const store = new SqliteStore({ stateDir: join(dir, 'state') });
   const informers = new InformerFactory(store);
   const events = new EventRecorder({ store, component: 'networkpolicy-controller' });
-  const applier = new TimedApplier({ bridge, nodeAddresses: [gateway] });
+  const applier = new TimedApplier({ bridge });
   let controller: Controller | undefined;
   let tornDown = false;
   try {
@@ -168,7 +168,7 @@ test('NetworkPolicy enforcement: pod/namespace selectors, ipBlock except, named 
     }
 
     informers.start();
-    controller = createNetworkPolicyController({ store, informers, events, log: silentLogger, bridge, nodeAddresses: [gateway], applier });
+    controller = createNetworkPolicyController({ store, informers, events, log: silentLogger, bridge, applier });
     await controller.start();
 
     const connect = async (from: PodName, ...targets: [PodName, number][]): Promise<Attempt[]> => {

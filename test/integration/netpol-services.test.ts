@@ -166,7 +166,7 @@ test('NetworkPolicy judges the endpoint pod and target port behind a ClusterIP',
     await endpoints.start();
     proxy = new ServiceProxy({ informers, bridge, podCidr, serviceCidr });
     await proxy.start();
-    netpol = createNetworkPolicyController({ store, informers, events, log: silentLogger, bridge, nodeAddresses: [gateway] });
+    netpol = createNetworkPolicyController({ store, informers, events, log: silentLogger, bridge });
     await netpol.start();
 
     const connect = async (from: PodName, ...targets: string[]): Promise<Attempt[]> => {

@@ -34,8 +34,6 @@ export interface NetworkPolicyControllerOptions {
   log: Logger;
   /** the daemon's pod bridge: rules cover the traffic of this bridge only */
   bridge: string;
-  /** the node's addresses on the bridge (the gateway); traffic from them is never blocked */
-  nodeAddresses?: readonly string[];
   /** for tests: an applier with a fake runner */
   applier?: PolicyApplier;
   /**
@@ -117,7 +115,7 @@ export function createNetworkPolicyController(options: NetworkPolicyControllerOp
   const pods = options.informers.informerFor<Pod>(PODS);
   const policies = options.informers.informerFor<NetworkPolicy>(NETWORK_POLICIES);
   const namespaces = options.informers.informerFor<Namespace>(NAMESPACES);
-  const applier = options.applier ?? new PolicyApplier({ bridge: options.bridge, ...(options.nodeAddresses ? { nodeAddresses: options.nodeAddresses } : {}) });
+  const applier = options.applier ?? new PolicyApplier({ bridge: options.bridge });
   const reconciler = new NetworkPolicyReconciler({
     pods,
     policies,

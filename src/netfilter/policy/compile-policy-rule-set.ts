@@ -12,8 +12,8 @@
  *   - The sidecar's REDIRECT (to 15006/15001) happens inside the pod netns, after FORWARD: ports in
  *     policies match the ports the client used, with or without the mesh.
  *   - Traffic from the node to a pod (probes, `meshbox exec` helpers, DNS replies) goes through
- *     OUTPUT/INPUT, not FORWARD: "a pod cannot block its node" holds without a rule; same for
- *     loopback inside a pod.
+ *     OUTPUT/INPUT, not FORWARD: "a pod cannot block its node" holds without a rule (and no rule
+ *     lets the gateway address through, which a pod could forge); same for loopback in a pod.
  *   - One atomic iptables-restore per change for the whole bridge instead of one nsenter +
  *     iptables-restore per affected pod. Measured on this 2-core machine under load (loadavg ~17
  *     from parallel test runs; iptables 1.8.9, nf_tables backend): one exec costs 40-130 ms in a
@@ -32,7 +32,6 @@
  *
  * Layout, per bridge (D = dispatch chain, hooked from FORWARD for packets from and to the bridge):
  *   D:  ESTABLISHED,RELATED → RETURN  (replies to allowed connections always pass)
- *       -s <node address> → RETURN    (hairpin/masqueraded node traffic; the node is never blocked)
  *       -s <pod ip> → E-<pod>         (one per pod isolated for egress)
  *       -d <pod ip> → I-<pod>         (one per pod isolated for ingress)
  *   I-/E-<pod>: clear the policy mark bit; jump to the pod's rule chains; marked → goto ALLOW;
@@ -98,8 +97,6 @@ export interface PodPolicy {
 export interface PolicyRuleSetInput {
   bridge: string;
   pods: readonly PodPolicy[];
-  /** addresses of this node on the bridge (the gateway): never blocked, as in Kubernetes */
-  nodeAddresses?: readonly string[];
   /** chains of this bridge found in the kernel: those not rendered again are deleted */
   existingChains?: readonly string[];
 }
@@ -196,10 +193,7 @@ export function compilePolicyRuleSet(input: PolicyRuleSetInput): PolicyRuleSet {
   const podChains: string[] = [];
   const body: string[] = [];
   const ruleChains = new Map<string, RuleChain>();
-  const jumps: string[] = [
-    `-A ${dispatch} -m conntrack --ctstate ESTABLISHED,RELATED -j RETURN`,
-    ...(input.nodeAddresses ?? []).flatMap((a) => cidrMinus(a).map((c) => `-A ${dispatch} -s ${c} -j RETURN`)),
-  ];
+  const jumps: string[] = [`-A ${dispatch} -m conntrack --ctstate ESTABLISHED,RELATED -j RETURN`];
   const ingressJumps: string[] = [];
   const peerCaches = { ingress: new WeakMap<readonly PolicyPeer[], string[]>(), egress: new WeakMap<readonly PolicyPeer[], string[]>() };
   const addPodChain = (pod: PodPolicy, direction: 'ingress' | 'egress', rules: readonly PolicyRule[], ip: string): void => {

@@ -21,8 +21,6 @@ export type RunFn = (file: string, args: readonly string[], opts?: RunOptions) =
 
 export interface PolicyApplierOptions {
   bridge: string;
-  /** addresses of this node on the bridge (the gateway), never blocked */
-  nodeAddresses?: readonly string[];
   /** for tests; defaults to core/exec run */
   run?: RunFn;
   /**
@@ -49,7 +47,6 @@ const WAIT = ['-w', '5'];
 export class PolicyApplier {
   readonly bridge: string;
   readonly #dispatch: string;
-  readonly #nodeAddresses: readonly string[];
   readonly #run: RunFn;
   readonly #ensureBrNf: boolean;
   #lastHash: string | undefined;
@@ -61,7 +58,6 @@ export class PolicyApplier {
   constructor(options: PolicyApplierOptions) {
     this.bridge = options.bridge;
     this.#dispatch = dispatchChainFor(options.bridge);
-    this.#nodeAddresses = options.nodeAddresses ?? [];
     this.#run = options.run ?? run;
     this.#ensureBrNf = options.ensureBridgeNetfilter ?? true;
   }
@@ -71,7 +67,7 @@ export class PolicyApplier {
     const started = performance.now();
     // The first apply of a daemon reads the kernel, so chains of pods gone while it was down are deleted.
     const existing = this.#known ?? (await this.listChains());
-    const ruleSet = compilePolicyRuleSet({ bridge: this.bridge, pods, nodeAddresses: this.#nodeAddresses, existingChains: existing });
+    const ruleSet = compilePolicyRuleSet({ bridge: this.bridge, pods, existingChains: existing });
     const digest = createHash('sha256').update(ruleSet.text).digest('hex');
     if (digest === this.#lastHash && ruleSet.deleted.length === 0) {
       return { changed: false, chains: ruleSet.chains.length, deleted: 0, durationMs: performance.now() - started };
