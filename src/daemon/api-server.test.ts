@@ -24,7 +24,7 @@ function call(sock: string, method: string, path: string, body?: unknown, header
   return new Promise((resolve, reject) => {
     const payload = body === undefined ? undefined : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body));
     const req = request(
-      { socketPath: sock, method, path, headers: { 'content-type': 'application/json', ...headers } },
+      { socketPath: sock, method, path, agent: false, headers: { 'content-type': 'application/json', ...(payload ? { 'content-length': String(payload.length) } : {}), ...headers } },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
@@ -463,3 +463,34 @@ test('random requests never crash the server (bounded fuzz)', () =>
     }
     assert.equal((await call(sock, 'GET', '/version')).status, 200);
   }));
+
+test('a namespace deletion interrupted by a restart finishes when the server starts again', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'mbx-api-'));
+  const sock = join(dir, 'meshbox.sock');
+  try {
+    let store = new SqliteStore({ stateDir: dir });
+    let server = new ApiServer({ store });
+    await server.listen(sock);
+    await call(sock, 'POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'team' } });
+    await call(sock, 'POST', '/api/v1/namespaces/team/pods', { ...pod('p'), metadata: { name: 'p', finalizers: ['meshbox.dev/runtime'] } });
+    assert.equal((await call(sock, 'DELETE', '/api/v1/namespaces/team')).status, 200);
+    await server.close();
+    // while the daemon is down, the runtime's finalizer completes
+    const p = store.get('pods', 'team', 'p')!;
+    store.update('pods', { ...p, metadata: { ...p.metadata, finalizers: [] } });
+    assert.ok(store.get('namespaces', undefined, 'team'), 'nobody finished the namespace while the server was down');
+    store.close();
+    store = new SqliteStore({ stateDir: dir });
+    server = new ApiServer({ store });
+    await server.listen(sock);
+    try {
+      assert.equal(store.get('namespaces', undefined, 'team'), undefined);
+      assert.equal((await call(sock, 'GET', '/api/v1/namespaces/team')).status, 404);
+    } finally {
+      await server.close();
+      store.close();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
