@@ -30,6 +30,8 @@ export interface OutboundPart {
   warnings: TranslationWarning[];
 }
 
+export type ConfigPiece = Pick<Snapshot, 'listeners' | 'routes' | 'clusters'>;
+
 export interface ProxySnapshot {
   snapshot: Snapshot;
   warnings: TranslationWarning[];
@@ -44,6 +46,7 @@ export interface GatewayIdentity {
 export class SnapshotBuilder {
   readonly index: MeshIndex;
   readonly #outbound = new Map<string, OutboundPart>();
+  readonly #outboundConfig = new WeakMap<OutboundPart, ConfigPiece>();
 
   constructor(index: MeshIndex) {
     this.index = index;
@@ -87,17 +90,24 @@ export class SnapshotBuilder {
     return part;
   }
 
-  sidecar(pod: Pod): ProxySnapshot {
+  /** A sidecar's config in two pieces: the shared outbound part and the pod's own (inbound) part. */
+  sidecarPieces(pod: Pod): { outbound: OutboundPart; outboundConfig: ConfigPiece; own: ConfigPiece } {
     const ns = pod.metadata.namespace ?? 'default';
-    const out = this.outboundPart(ns, this.sidecarFor(pod), pod.metadata.labels);
+    const outbound = this.outboundPart(ns, this.sidecarFor(pod), pod.metadata.labels);
+    let outboundConfig = this.#outboundConfig.get(outbound);
+    if (!outboundConfig) {
+      outboundConfig = {
+        listeners: [{ name: 'virtualOutbound', address: '0.0.0.0', port: OUTBOUND_PORT, protocol: 'auto', direction: 'outbound', routeConfig: 'outbound' }],
+        routes: [{ name: 'outbound', virtualHosts: outbound.virtualHosts }],
+        clusters: outbound.clusters,
+      };
+      this.#outboundConfig.set(outbound, outboundConfig);
+    }
     const inbound = this.#inbound(pod);
-    const listeners: Listener[] = [
-      { name: 'virtualOutbound', address: '0.0.0.0', port: OUTBOUND_PORT, protocol: 'auto', direction: 'outbound', routeConfig: 'outbound' },
-    ];
-    const routes: RouteConfig[] = [{ name: 'outbound', virtualHosts: out.virtualHosts }];
+    const own: ConfigPiece = { listeners: [], routes: [], clusters: inbound.clusters };
     if (inbound.clusters.length > 0) {
       const tcp = inbound.clusters.find((c) => c.protocol === 'tcp');
-      listeners.push({
+      own.listeners.push({
         name: 'virtualInbound',
         address: '0.0.0.0',
         port: INBOUND_PORT,
@@ -106,9 +116,17 @@ export class SnapshotBuilder {
         routeConfig: 'inbound',
         ...(tcp ? { tcpCluster: tcp.name } : {}),
       });
-      routes.push({ name: 'inbound', virtualHosts: inbound.virtualHosts });
+      own.routes.push({ name: 'inbound', virtualHosts: inbound.virtualHosts });
     }
-    return { snapshot: { version: '', listeners, routes, clusters: [...out.clusters, ...inbound.clusters] }, warnings: out.warnings };
+    return { outbound, outboundConfig, own };
+  }
+
+  sidecar(pod: Pod): ProxySnapshot {
+    const { outbound, outboundConfig: o, own } = this.sidecarPieces(pod);
+    return {
+      snapshot: { version: '', listeners: [...o.listeners, ...own.listeners], routes: [...o.routes, ...own.routes], clusters: [...o.clusters, ...own.clusters] },
+      warnings: outbound.warnings,
+    };
   }
 
   #inbound(pod: Pod): { clusters: Cluster[]; virtualHosts: VirtualHost[] } {
