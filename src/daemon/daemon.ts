@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import type { ConfigMap, Pod, Secret } from '../api/types.js';
 import { resolveResource } from '../api/resources.js';
 import { createWorkloadControllers } from '../controllers/workloads-shared/index.js';
+import { createNetworkPolicyController } from '../controllers/netpol/index.js';
 import type { Service } from '../controllers/services/service-types.js';
 import { ClusterIpAllocator, endpointSliceController, endpointsController, ServiceProxy, serviceEnvVars } from '../controllers/services/index.js';
 import { validateObject } from '../api/validate.js';
@@ -23,6 +24,8 @@ import { InformerFactory, objectKey } from '../reconcile/informer.js';
 import { GarbageCollector } from '../reconcile/owner-gc.js';
 import type { MachinePodRuntime } from '../controllers/pods/machine-pod-runtime.js';
 import { PodReconciler } from '../controllers/pods/pod-reconciler.js';
+import { ProbeManager } from '../controllers/pods/probes/prober.js';
+import { execTarget } from '../controllers/pods/probes/exec-target.js';
 import { ClusterRecords } from '../dns/cluster-records.js';
 import { DnsServer } from '../dns/dns-server.js';
 import { readHostResolvers } from '../dns/read-host-resolvers.js';
@@ -56,6 +59,7 @@ export class Daemon {
   #stopExitWatch: (() => void) | undefined;
   #stopDnsSync: (() => void) | undefined;
   #serviceProxy: ServiceProxy | undefined;
+  #probes: ProbeManager | undefined;
   #machine: Machine | undefined;
   #stopped: Promise<void> | undefined;
   #done!: () => void;
@@ -112,10 +116,20 @@ export class Daemon {
     const serviceProxy = new ServiceProxy({ informers, bridge: config.bridge, podCidr: config.podCidr, serviceCidr: config.serviceCidr, log });
     this.#serviceProxy = serviceProxy;
 
+    const kubeletEvents = new EventRecorder({ store, component: 'kubelet', log });
+    let enqueuePod: (key: string) => void = () => undefined;
+    const probes = new ProbeManager({
+      onChange: (key) => enqueuePod(key),
+      targetFor: (_pod, _name, run) => execTarget(run.podIP, (argv, io) => containers.exec(run.containerId, argv, io)),
+      events: kubeletEvents,
+      log: log.child({ component: 'prober' }),
+    });
+    this.#probes = probes;
     const kubelet = new PodReconciler({
       store,
       runtime: pods,
-      events: new EventRecorder({ store, component: 'kubelet', log }),
+      probes,
+      events: kubeletEvents,
       log: log.child({ component: 'kubelet' }),
       hostIP: paths.gateway,
       nodeName: NODE_NAME,
@@ -133,6 +147,7 @@ export class Daemon {
       log,
       backoff: { baseDelayMs: 500, maxDelayMs: 60_000 },
     }).for(podInformer);
+    enqueuePod = (key) => podController.enqueue(key);
     this.#stopExitWatch = pods.watchExits((uid) => {
       const pod = podInformer.list().find((p) => p.metadata.uid === uid);
       if (pod) podController.enqueue(objectKey(pod));
@@ -143,9 +158,16 @@ export class Daemon {
     const workloads = createWorkloadControllers({ store, informers, log, admitPod: (pod) => admit(podsResource, pod) as Pod });
     const endpoints = endpointsController({ store, informers, log });
     const endpointSlices = endpointSliceController({ store, informers, log });
+    const networkPolicies = createNetworkPolicyController({
+      store,
+      informers,
+      events: new EventRecorder({ store, component: 'networkpolicy-controller', log }),
+      log,
+      bridge: config.bridge,
+    });
     informers.start();
     await serviceProxy.start();
-    for (const c of [podController, gc, endpoints, endpointSlices, ...workloads]) {
+    for (const c of [podController, gc, endpoints, endpointSlices, networkPolicies, ...workloads]) {
       await c.start();
       this.#controllers.push(c);
     }
@@ -205,6 +227,7 @@ export class Daemon {
     await this.#api?.close().catch(() => undefined);
     this.#stopExitWatch?.();
     this.#stopDnsSync?.();
+    this.#probes?.stop();
     for (const c of this.#controllers) await c.stop().catch(() => undefined);
     await this.#serviceProxy?.stop().catch(() => undefined);
     this.#informers?.stop();

@@ -16,6 +16,7 @@ import { MachinePodRuntime } from '../controllers/pods/machine-pod-runtime.js';
 import type { DaemonConfig, DerivedConfig } from './config.js';
 import { teardownHostNetwork } from './host-network.js';
 import { ServiceChains } from '../netfilter/service-chains.js';
+import { teardownNetworkPolicies } from '../controllers/netpol/network-policy-controller.js';
 
 export interface Machine {
   network: CniNetwork;
@@ -75,6 +76,7 @@ export async function removeEverything(cfg: DaemonConfig, machine: Machine, log:
   await network.gc([]).catch(warn('CNI garbage collection'));
   await containers.shutdown().catch(warn('host rootfs release'));
   await new ServiceChains({ bridge: cfg.bridge, podCidr: cfg.podCidr, serviceCidr: cfg.serviceCidr }).teardown().catch(warn('service rules teardown'));
+  await teardownNetworkPolicies(cfg.bridge).catch(warn('network policy teardown'));
   await teardownHostNetwork({ bridge: cfg.bridge }).catch(warn('host network teardown'));
   for (const entry of STATE_ENTRIES) rmSync(join(cfg.stateDir, entry), { recursive: true, force: true });
 }

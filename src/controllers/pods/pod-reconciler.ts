@@ -14,6 +14,8 @@ import { resolveEnv, type EnvLookups } from './env.js';
 import { computePodStatus } from './pod-status.js';
 import { RestartBackoff } from './restart-backoff.js';
 import type { PodRuntime, RuntimeContainerState } from './pod-runtime.js';
+import type { ProbeManager, RunningContainer } from './probes/prober.js';
+import { runPostStart, runPreStop } from './probes/lifecycle.js';
 
 export const POD_FINALIZER = 'meshbox.dev/pod-runtime';
 
@@ -33,6 +35,8 @@ export interface PodReconcilerOptions {
   serviceEnv?: (pod: Pod) => Map<string, string>;
   /** awaited before a terminating pod's containers are stopped (leave the endpoints first) */
   beforeStop?: (pod: Pod) => Promise<void>;
+  /** probes and lifecycle hooks; without it containers are ready once running and hooks do not run */
+  probes?: ProbeManager;
 }
 
 export interface ReconcileResult {
@@ -98,24 +102,55 @@ export class PodReconciler {
 
     let requeueAfter: number | undefined;
     const statuses: ContainerStatus[] = [];
+    const running = new Map<string, RunningContainer>();
     for (const container of pod.spec.containers) {
-      const { status, retryInMs } = await this.#syncContainer(pod, container, podIP, now);
+      const { status, retryInMs } = await this.#syncContainer(pod, container, podIP, now, running);
       statuses.push(status);
       if (retryInMs !== undefined) requeueAfter = Math.min(requeueAfter ?? Infinity, retryInMs);
+    }
+    const probes = this.#o.probes;
+    if (probes) {
+      probes.sync(pod, running);
+      const uid = pod.metadata.uid!;
+      for (const s of statuses) {
+        if (!('running' in s.state)) continue;
+        s.started = probes.started(uid, s.name);
+        s.ready = probes.readiness(uid, s.name);
+      }
     }
     this.#writeStatus(pod, { hostIP: this.#o.hostIP, podIP, startTime, initialized: true, containers: statuses });
     return requeueAfter === undefined ? {} : { requeueAfter };
   }
 
-  async #syncContainer(pod: Pod, c: Container, podIP: string, now: number): Promise<{ status: ContainerStatus; retryInMs?: number }> {
+  async #syncContainer(
+    pod: Pod,
+    c: Container,
+    podIP: string,
+    now: number,
+    running: Map<string, RunningContainer>,
+  ): Promise<{ status: ContainerStatus; retryInMs?: number }> {
     const previous = pod.status?.containerStatuses?.find((s) => s.name === c.name);
     let restartCount = previous?.restartCount ?? 0;
     let lastState: ContainerStatus['lastState'] = previous?.lastState ?? {};
-    const observed = await this.#o.runtime.containerState(pod, c.name);
+    let observed = await this.#o.runtime.containerState(pod, c.name);
     const backoffKey = `${pod.metadata.uid}/${c.name}`;
 
     if (observed.state === 'running') {
-      return { status: this.#status(c, restartCount, { running: { startedAt: rfc3339(observed.startedAt) } }, lastState, true, observed.containerId) };
+      const verdict = this.#o.probes?.livenessFailed(pod.metadata.uid!, c.name);
+      if (verdict?.failed) {
+        // kubelet: a failed liveness/startup probe kills the container (preStop first, probe-level
+        // grace), then the ordinary restart logic below brings it back per restartPolicy
+        this.#o.events.event(pod, 'Normal', 'Killing', verdict.message);
+        await this.#kill(pod, c, { containerId: observed.containerId, startedAt: observed.startedAt, podIP }, verdict.graceSeconds);
+        observed = await this.#o.runtime.containerState(pod, c.name);
+      } else {
+        running.set(c.name, { containerId: observed.containerId, startedAt: observed.startedAt, podIP });
+        return { status: this.#status(c, restartCount, { running: { startedAt: rfc3339(observed.startedAt) } }, lastState, true, observed.containerId) };
+      }
+    }
+    if (observed.state === 'running') {
+      // it did not stop within the grace period: report it as it is and look again soon
+      return { status: this.#status(c, restartCount, { running: { startedAt: rfc3339(observed.startedAt) } }, lastState, false, observed.containerId), retryInMs: 1_000 };
     }
 
     let attempt = restartCount;
@@ -167,7 +202,18 @@ export class PodReconciler {
         retryInMs: coded?.retryable === false && reason === 'ErrImageNeverPull' ? 30_000 : 2_000,
       };
     }
-    const started = await this.#o.runtime.containerState(pod, c.name);
+    let started = await this.#o.runtime.containerState(pod, c.name);
+    if (started.state === 'running' && this.#o.probes && c.lifecycle?.postStart) {
+      // the container is not Running for the pod until its postStart hook completed
+      const run = { containerId: started.containerId, startedAt: started.startedAt, podIP };
+      const failure = await runPostStart({ pod, container: c }, this.#o.probes.targetFor(pod, c.name, run), { events: this.#o.events });
+      if (failure !== undefined) {
+        this.#o.events.event(pod, 'Normal', 'Killing', `FailedPostStartHook`);
+        await this.#o.runtime.stopContainer(pod, c.name, pod.spec.terminationGracePeriodSeconds ?? 30);
+        started = await this.#o.runtime.containerState(pod, c.name);
+      }
+    }
+    if (started.state === 'running') running.set(c.name, { containerId: started.containerId, startedAt: started.startedAt, podIP });
     const state: ContainerState =
       started.state === 'running'
         ? { running: { startedAt: rfc3339(started.startedAt) } }
@@ -206,16 +252,37 @@ export class PodReconciler {
     this.#o.store.updateStatus(RESOURCE, { ...fresh, status });
   }
 
+  /** Stops one container the way the kubelet kills it: preStop inside the grace period, then SIGTERM. */
+  async #kill(pod: Pod, c: Container, run: RunningContainer, graceSeconds: number): Promise<void> {
+    let grace = graceSeconds;
+    if (this.#o.probes && c.lifecycle?.preStop) {
+      grace = (await runPreStop({ pod, container: c }, this.#o.probes.targetFor(pod, c.name, run), grace, { events: this.#o.events })).remainingGraceSeconds;
+    }
+    await this.#o.runtime.stopContainer(pod, c.name, grace);
+  }
+
   // === teardown ===
 
   async #terminate(pod: Pod): Promise<void> {
-    const grace = pod.metadata.deletionGracePeriodSeconds ?? pod.spec.terminationGracePeriodSeconds ?? 30;
+    let grace = pod.metadata.deletionGracePeriodSeconds ?? pod.spec.terminationGracePeriodSeconds ?? 30;
+    const probes = this.#o.probes;
+    probes?.stopLivenessAndStartup(pod.metadata.uid!);
+    await this.#o.beforeStop?.(pod).catch((err: unknown) => this.#o.log.warn({ pod: podKey(pod), err: describeError(err) }, 'before-stop hook failed'));
+    const hooks: Promise<number>[] = [];
     for (const c of pod.spec.containers) {
       const st = await this.#o.runtime.containerState(pod, c.name);
-      if (st.state === 'running') this.#o.events.event(pod, 'Normal', 'Killing', `Stopping container ${c.name}`);
+      if (st.state !== 'running') continue;
+      this.#o.events.event(pod, 'Normal', 'Killing', `Stopping container ${c.name}`);
+      if (probes && c.lifecycle?.preStop && grace > 0) {
+        const target = probes.targetFor(pod, c.name, { containerId: st.containerId, startedAt: st.startedAt, podIP: pod.status?.podIP ?? '' });
+        hooks.push(runPreStop({ pod, container: c }, target, grace, { events: this.#o.events }).then((r) => r.remainingGraceSeconds));
+      }
     }
-    await this.#o.beforeStop?.(pod).catch((err: unknown) => this.#o.log.warn({ pod: podKey(pod), err: describeError(err) }, 'before-stop hook failed'));
+    // preStop hooks of all containers run in parallel, each inside the grace period; what they used is
+    // taken from the SIGTERM -> SIGKILL window that follows
+    if (hooks.length > 0) grace = Math.min(...(await Promise.all(hooks)));
     await this.#o.runtime.removePod(pod, grace);
+    probes?.forget(pod.metadata.uid!);
     this.#backoff.forget(`${pod.metadata.uid}/`);
     const fresh = this.#o.store.get(RESOURCE, pod.metadata.namespace, pod.metadata.name) as Pod | undefined;
     if (!fresh || fresh.metadata.uid !== pod.metadata.uid) return;
