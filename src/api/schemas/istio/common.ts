@@ -100,6 +100,8 @@ const RE2_REFUSED: ReadonlyArray<[RegExp, string]> = [
  * backreferences) and RE2 syntax JavaScript reads differently are errors here, not surprises later.
  */
 export const re2Regex = format('regex', (v) => {
+  // Istio's limit, which keeps Envoy's RE2 program size in bounds
+  if (v.length > 1024) return `regex is ${v.length} characters long; Istio allows at most 1024`;
   let inClass = false;
   for (let i = 0; i < v.length; i++) {
     const ch = v[i];
@@ -185,8 +187,10 @@ export const percent = object({ value: number({ min: 0, max: 100 }) });
 /** PortSelector: Istio dropped `name`; only the number is left. */
 export const portSelector = object({ number: port });
 
+const destinationHost = format('host', (v) => (v === '*' ? 'a destination needs a real host, not "*"; name the service (e.g. "reviews")' : hostProblem(v, 'host')));
+
 export const destination = object({
-  host: required(nonEmptyString(istioHost)),
+  host: required(nonEmptyString(destinationHost)),
   subset: nonEmptyString(subsetName),
   port: portSelector,
 });
@@ -206,24 +210,31 @@ export function stringMatch(opts: { emptyMeans?: string } = {}): Schema {
       }
     });
   }
-  return object({ exact: string(), prefix: string(), regex: nonEmptyString(re2Regex) }, ...checks);
+  return object({ exact: string(), prefix: nonEmptyString(), regex: nonEmptyString(re2Regex) }, ...checks);
 }
 
-const EXPORT_TO_ITEM = format('exportTo entry', (v) => {
-  if (v === '.' || v === '*') return undefined;
-  if (dns1123Label.check(v)) return `exportTo entry ${show(v)} is invalid: use ".", "*" or a namespace name`;
-  return undefined;
-});
-
-/** exportTo: ".", "*" or namespace names; "*" stands alone (Istio's validateExportTo). */
-export const exportTo = array(nonEmptyString(EXPORT_TO_ITEM), {}, (items: unknown[], ctx) => {
-  const seen = new Set<unknown>();
-  items.forEach((item, i) => {
-    if (seen.has(item)) ctx.error([i], `duplicate exportTo entry ${JSON.stringify(item)}`);
-    seen.add(item);
-    if (item === '*' && items.length > 1) ctx.error([i], '"*" exports to every namespace; it cannot be combined with other entries');
+function exportToItem(allowTilde: boolean): Format {
+  return format('exportTo entry', (v) => {
+    if (v === '.' || v === '*' || (v === '~' && allowTilde)) return undefined;
+    if (dns1123Label.check(v)) return `exportTo entry ${show(v)} is invalid: use ".", "*"${allowTilde ? ', "~"' : ''} or a namespace name`;
+    return undefined;
   });
-});
+}
+
+/** exportTo: ".", "*" or namespace names ("~" too on ServiceEntry); "*" and "~" stand alone (Istio's validateExportTo). */
+export function exportToList(opts: { allowTilde?: boolean } = {}): Schema {
+  return array(nonEmptyString(exportToItem(opts.allowTilde ?? false)), {}, (items: unknown[], ctx) => {
+    const seen = new Set<unknown>();
+    items.forEach((item, i) => {
+      if (seen.has(item)) ctx.error([i], `duplicate exportTo entry ${JSON.stringify(item)}`);
+      seen.add(item);
+      if (item === '*' && items.length > 1) ctx.error([i], '"*" exports to every namespace; it cannot be combined with other entries');
+      if (item === '~' && items.length > 1) ctx.error([i], '"~" exports to no namespace; it cannot be combined with other entries');
+    });
+  });
+}
+
+export const exportTo = exportToList();
 
 /** workloadSelector on DestinationRule and ServiceEntry. */
 export function workloadSelectorRejected(kind: string): Field {
@@ -268,4 +279,18 @@ export function protocolName(supported: readonly string[], unsupported: Readonly
     if (known.includes(upper)) return `protocol ${upper} is not supported by meshbox yet; use ${supported.join(', ')}`;
     return `unknown protocol ${show(v)}; use ${supported.join(', ')}`;
   });
+}
+
+/**
+ * Istio's host.Name.Matches: two hosts overlap when equal, or when a wildcard covers the other
+ * ("*.foo.com" and "bar.foo.com"; "*.foo.com" and "*.com"; "*" and anything).
+ */
+export function hostsOverlap(a: string, b: string): boolean {
+  if (a === b) return true;
+  const aWild = a.startsWith('*');
+  const bWild = b.startsWith('*');
+  if (!aWild && !bWild) return false;
+  if (aWild && bWild) return a.slice(1).endsWith(b.slice(1)) || b.slice(1).endsWith(a.slice(1));
+  const [wild, name] = aWild ? [a, b] : [b, a];
+  return name.endsWith(wild.slice(1));
 }

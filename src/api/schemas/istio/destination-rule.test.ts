@@ -251,6 +251,59 @@ describe('DestinationRule: errors point at the field', () => {
   });
 });
 
+describe('DestinationRule: more of Istio\'s rules', () => {
+  const cases: { name: string; text: string; at: string; message: string }[] = [
+    {
+      name: 'an empty connection pool',
+      text: dr(yaml`
+        trafficPolicy:
+          connectionPool: {}
+      `),
+      at: 'istio.yaml:8:5: spec.trafficPolicy.connectionPool',
+      message: 'a connection pool needs tcp or http settings',
+    },
+    {
+      name: 'a port-level setting with only a port',
+      text: dr(yaml`
+        trafficPolicy:
+          portLevelSettings:
+          - port: {number: 80}
+      `),
+      at: 'istio.yaml:9:7: spec.trafficPolicy.portLevelSettings[0]',
+      message: 'a port-level setting needs loadBalancer, connectionPool or outlierDetection',
+    },
+    {
+      name: 'maglev without a table size',
+      text: dr(yaml`
+        trafficPolicy:
+          loadBalancer:
+            consistentHash: {useSourceIp: true, maglev: {}}
+      `),
+      at: 'istio.yaml:9:51: spec.trafficPolicy.loadBalancer.consistentHash.maglev.tableSize',
+      message: 'required field is missing',
+    },
+    {
+      name: 'consecutiveErrors next to its new name',
+      text: dr(yaml`
+        trafficPolicy:
+          outlierDetection: {consecutiveErrors: 3, consecutiveGatewayErrors: 3}
+      `),
+      at: 'istio.yaml:8:24: spec.trafficPolicy.outlierDetection.consecutiveErrors',
+      message: 'remove consecutiveErrors',
+    },
+  ];
+  for (const c of cases) it(c.name, () => assertIssue(c.text, c.at, c.message));
+
+  it('accepts the deprecated consecutiveErrors with a warning naming its replacement', () => {
+    const text = dr(yaml`
+      trafficPolicy:
+        outlierDetection: {consecutiveErrors: 3}
+    `);
+    assert.deepEqual(errorsOf(text), []);
+    assertIssue(text, 'istio.yaml:8:24: spec.trafficPolicy.outlierDetection.consecutiveErrors', 'consecutiveGatewayErrors', 'warnings');
+  });
+});
+
 describe('DestinationRule: what meshbox cannot do is an error naming the field', () => {
   const base = (spec: Record<string, unknown>) => ({
     apiVersion: 'networking.istio.io/v1beta1',
@@ -267,7 +320,6 @@ describe('DestinationRule: what meshbox cannot do is an error naming the field',
     ['spec.trafficPolicy.loadBalancer.warmupDurationSecs', { trafficPolicy: { loadBalancer: { simple: 'RANDOM', warmupDurationSecs: '10s' } } }, /warmupDurationSecs/],
     ['spec.trafficPolicy.connectionPool.http.h2UpgradePolicy', { trafficPolicy: { connectionPool: { http: { h2UpgradePolicy: 'UPGRADE' } } } }, /h2UpgradePolicy/],
     ['spec.trafficPolicy.connectionPool.tcp.tcpKeepalive', { trafficPolicy: { connectionPool: { tcp: { tcpKeepalive: { time: '1s' } } } } }, /tcpKeepalive/],
-    ['spec.trafficPolicy.outlierDetection.consecutiveErrors', { trafficPolicy: { outlierDetection: { consecutiveErrors: 5 } } }, /consecutive5xxErrors/],
     ['spec.trafficPolicy.tunnel', { trafficPolicy: { tunnel: { protocol: 'CONNECT' } } }, /tunnel/],
     ['spec.trafficPolicy.proxyProtocol', { trafficPolicy: { proxyProtocol: {} } }, /proxyProtocol/],
   ];

@@ -48,7 +48,7 @@ const consistentHash = object(
     useSourceIp: boolean(),
     httpQueryParameterName: nonEmptyString(),
     ringHash: object({ minimumRingSize: integer({ min: 1, max: 8_388_608 }) }),
-    maglev: object({ tableSize: integer({ min: 2, max: 5_000_011 }) }, (m: Record<string, unknown>, ctx) => {
+    maglev: object({ tableSize: required(integer({ min: 2, max: 5_000_011 })) }, (m: Record<string, unknown>, ctx) => {
       const size = numberAt(m, 'tableSize');
       if (size !== undefined && Number.isInteger(size) && size >= 2 && !isPrime(size)) {
         ctx.error(['tableSize'], `must be a prime number (such as 65537 or 5003), got ${size}`);
@@ -79,7 +79,8 @@ const loadBalancer = object(
   atMostOne(['simple', 'consistentHash'], 'a load balancer'),
 );
 
-const connectionPool = object({
+const connectionPool = object(
+  {
   tcp: object({
     maxConnections: integer({ min: 1, max: INT32_MAX }),
     connectTimeout: duration,
@@ -97,7 +98,11 @@ const connectionPool = object({
     useClientProtocol: rejected(NOT_YET('useClientProtocol', 'the protocol follows the Service port name or appProtocol')),
     maxConcurrentStreams: rejected(NOT_YET('maxConcurrentStreams', 'use http2MaxRequests')),
   }),
-});
+  },
+  (cp: Record<string, unknown>, ctx) => {
+    if (cp.tcp === undefined && cp.http === undefined) ctx.error([], 'a connection pool needs tcp or http settings', 'missing');
+  },
+);
 
 const outlierDetection = object(
   {
@@ -109,9 +114,15 @@ const outlierDetection = object(
     baseEjectionTime: duration,
     maxEjectionPercent: integer({ min: 0, max: 100 }),
     minHealthPercent: integer({ min: 0, max: 100 }),
-    consecutiveErrors: rejected('consecutiveErrors was replaced in Istio by consecutive5xxErrors and consecutiveGatewayErrors; use one of those'),
+    consecutiveErrors: deprecated(
+      'Istio replaced consecutiveErrors with consecutiveGatewayErrors (same meaning: 502, 503, 504 and connect failures); write that instead',
+      integer({ min: 0, max: INT32_MAX }),
+    ),
   },
   (od: Record<string, unknown>, ctx) => {
+    if (od.consecutiveErrors !== undefined && od.consecutiveGatewayErrors !== undefined) {
+      ctx.error(['consecutiveErrors'], 'consecutiveErrors is the old name of consecutiveGatewayErrors, which is set too; remove consecutiveErrors', 'key');
+    }
     if (od.consecutiveLocalOriginFailures !== undefined && od.splitExternalLocalOriginErrors !== true) {
       ctx.error(['consecutiveLocalOriginFailures'], 'only takes effect with splitExternalLocalOriginErrors: true; set that too or remove this field', 'key');
     }
@@ -136,8 +147,8 @@ const portTrafficPolicy = object(
     tls: rejected(NO_TLS),
   },
   (p: Record<string, unknown>, ctx) => {
-    if (!['loadBalancer', 'connectionPool', 'outlierDetection'].some((k) => p[k] !== undefined)) {
-      ctx.warn([], 'this port-level setting sets nothing besides the port; add loadBalancer, connectionPool or outlierDetection, or remove it', 'key');
+    if (!['loadBalancer', 'connectionPool', 'outlierDetection', 'tls'].some((k) => p[k] !== undefined)) {
+      ctx.error([], 'a port-level setting needs loadBalancer, connectionPool or outlierDetection besides the port', 'missing');
     }
   },
 );

@@ -158,3 +158,12 @@ describe('Gateway', () => {
     assert.ok(issues.every((i) => i.message.startsWith('not supported by meshbox: ')));
   });
 });
+
+describe('Gateway: targetPort', () => {
+  it('is refused, as Istio does, naming the field', () => {
+    assertIssue(gw(yaml`
+      - port: {number: 80, name: http, protocol: HTTP, targetPort: 8080}
+        hosts: ["*"]
+    `), 'istio.yaml:9:52: spec.servers[0].port.targetPort', 'not supported by meshbox: targetPort has no effect on gateways');
+  });
+});

@@ -4,7 +4,7 @@
  * HTTPS and TLS servers wait for the mTLS milestone.
  */
 import { dns1123Subdomain, ipAddress } from '../../formats.js';
-import { array, ignored, nonEmptyString, object, rejected, required, uniqueBy, type Check } from '../../schema.js';
+import { array, nonEmptyString, object, rejected, required, uniqueBy, type Check } from '../../schema.js';
 import { isPlainObject } from '../../walk-schema.js';
 import { kindSchema } from '../meta.js';
 import { labels, namespacedHost, port, protocolName } from './common.js';
@@ -17,7 +17,7 @@ const serverPort = object({
     nonEmptyString(protocolName(['HTTP', 'HTTP2', 'GRPC', 'TCP'], { HTTPS: NO_TLS, TLS: NO_TLS })),
   ),
   name: required(nonEmptyString()),
-  targetPort: ignored('targetPort is deprecated in Istio; meshbox listens on port.number'),
+  targetPort: rejected('targetPort has no effect on gateways (Istio refuses it too); remove it, the gateway listens on port.number'),
 });
 
 const server = object({

@@ -192,3 +192,58 @@ describe('ServiceEntry', () => {
     assert.ok(issues.every((i) => i.message.startsWith('not supported by meshbox: ') && /remove/.test(i.message)));
   });
 });
+
+describe('ServiceEntry: more of Istio\'s rules', () => {
+  const cases: { name: string; text: string; at: string; message: string }[] = [
+    {
+      name: 'a port without a name',
+      text: se(yaml`
+        hosts: [db.internal]
+        ports: [{number: 5432, protocol: TCP}]
+      `),
+      at: 'istio.yaml:7:11: spec.ports[0].name',
+      message: 'required field is missing',
+    },
+    {
+      name: 'a CIDR address with DNS resolution',
+      text: se(yaml`
+        hosts: [db.internal]
+        addresses: [10.1.0.0/16]
+        ports: [{number: 5432, name: tcp, protocol: TCP}]
+        resolution: DNS
+      `),
+      at: 'istio.yaml:7:15: spec.addresses[0]',
+      message: 'CIDR addresses need resolution NONE or STATIC, not DNS',
+    },
+    {
+      name: 'several hosts on a TCP port',
+      text: se(yaml`
+        hosts: [a.example.com, b.example.com]
+        ports: [{number: 5432, name: tcp, protocol: TCP}]
+        resolution: DNS
+      `),
+      at: 'istio.yaml:6:3: spec.hosts',
+      message: 'several hosts with a non-HTTP port (ports[0]) cannot be told apart',
+    },
+    {
+      name: '"~" with other exportTo entries',
+      text: se(yaml`
+        hosts: [a.example.com]
+        ports: [{number: 80, name: http, protocol: HTTP}]
+        exportTo: ["~", "."]
+      `),
+      at: 'istio.yaml:8:14: spec.exportTo[0]',
+      message: '"~" exports to no namespace',
+    },
+  ];
+  for (const c of cases) it(c.name, () => assertIssue(c.text, c.at, c.message));
+
+  it('accepts exportTo "~" on its own and several hosts on HTTP ports', () => {
+    assertClean(se(yaml`
+      hosts: [a.example.com, b.example.com]
+      ports: [{number: 80, name: http, protocol: HTTP}]
+      resolution: DNS
+      exportTo: ["~"]
+    `));
+  });
+});

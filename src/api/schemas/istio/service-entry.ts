@@ -2,7 +2,7 @@
  * ServiceEntry (networking.istio.io v1, v1beta1, v1alpha3): hosts the mesh should know about
  * besides the Services, with Istio's rules tying resolution to endpoints (validateServiceEntry).
  */
-import { cidr, dns1123Subdomain, ipAddress, type Format } from '../../formats.js';
+import { cidr, dns1123Label, dns1123Subdomain, ipAddress, type Format } from '../../formats.js';
 import {
   array,
   integer,
@@ -17,7 +17,7 @@ import {
 } from '../../schema.js';
 import { isPlainObject } from '../../walk-schema.js';
 import { kindSchema } from '../meta.js';
-import { exportTo, istioHost, labels, port, protocolName, workloadSelectorRejected } from './common.js';
+import { exportToList, istioHost, labels, port, protocolName, workloadSelectorRejected } from './common.js';
 
 const NO_TLS = 'meshbox cannot route TLS by SNI yet; for TLS passthrough to this host use protocol TCP on its own port';
 
@@ -38,13 +38,13 @@ const RESOLUTION: Format = {
 const servicePort = object({
   number: required(port),
   protocol: nonEmptyString(protocolName(['HTTP', 'HTTP2', 'GRPC', 'TCP'], { HTTPS: NO_TLS, TLS: NO_TLS })),
-  name: nonEmptyString(),
+  name: required(nonEmptyString(dns1123Label)),
   targetPort: port,
 });
 
 const endpoint = object({
   address: required(nonEmptyString()),
-  ports: map(port),
+  ports: map(port, dns1123Label),
   labels,
   weight: integer({ min: 0, max: 4_294_967_295 }),
   network: rejected('meshbox runs one network on one machine; remove network'),
@@ -94,6 +94,17 @@ const checkResolution: Check = (spec: Record<string, unknown>, ctx) => {
     }
   });
   if (ports.length === 0) ctx.error(['ports'], 'a ServiceEntry needs ports: the mesh only captures the ports it knows', 'missing');
+  const resolution = spec.resolution ?? 'NONE';
+  if (resolution !== 'NONE' && resolution !== 'STATIC' && Array.isArray(spec.addresses)) {
+    spec.addresses.forEach((a, i) => {
+      if (typeof a === 'string' && a.includes('/')) ctx.error(['addresses', i], `CIDR addresses need resolution NONE or STATIC, not ${String(resolution)}; list single addresses instead`);
+    });
+  }
+  // plain TCP carries no host name, so the proxy could not tell several hosts apart
+  if (resolution !== 'NONE' && hosts.length > 1) {
+    const i = ports.findIndex((p) => typeof p.protocol !== 'string' || !['HTTP', 'HTTP2', 'GRPC'].includes(p.protocol.toUpperCase()));
+    if (i >= 0) ctx.error(['hosts'], `several hosts with a non-HTTP port (ports[${i}]) cannot be told apart; use one ServiceEntry per host, or resolution NONE`, 'key');
+  }
 };
 
 export const serviceEntrySpec = object(
@@ -107,7 +118,7 @@ export const serviceEntrySpec = object(
     resolution: nonEmptyString(RESOLUTION),
     endpoints: array(endpoint),
     workloadSelector: workloadSelectorRejected('ServiceEntry'),
-    exportTo,
+    exportTo: exportToList({ allowTilde: true }),
     subjectAltNames: rejected('subjectAltNames wait for the mTLS milestone; remove them'),
   },
   checkResolution,

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { validateObject } from '../../validate.js';
-import { assertClean, assertIssue, yaml } from './test-support.js';
+import { assertClean, assertIssue, load, yaml } from './test-support.js';
 
 const SC_HEAD = yaml`
   apiVersion: networking.istio.io/v1
@@ -115,7 +115,7 @@ describe('Sidecar', () => {
           defaultEndpoint: unix:///var/run/app.sock
       `),
       at: 'istio.yaml:9:22: spec.ingress[0].defaultEndpoint',
-      message: 'must be 127.0.0.1:PORT or 0.0.0.0:PORT',
+      message: 'must be 127.0.0.1:PORT, 0.0.0.0:PORT, [::1]:PORT, [::]:PORT or :PORT (meshbox does not support unix sockets here yet)',
     },
     {
       name: 'an empty Sidecar',
@@ -146,5 +146,31 @@ describe('Sidecar', () => {
       'spec.outboundTrafficPolicy.egressProxy',
     ]);
     assert.ok(issues.every((i) => i.message.startsWith('not supported by meshbox: ') && /remove/.test(i.message)));
+  });
+});
+
+describe('Sidecar: more of Istio\'s rules', () => {
+  it('refuses two ingress listeners on one port and targetPort', () => {
+    assertIssue(sc(yaml`
+      ingress:
+      - port: {number: 9080, protocol: HTTP, name: a}
+        defaultEndpoint: 127.0.0.1:8080
+      - port: {number: 9080, protocol: HTTP, name: b}
+        defaultEndpoint: ":8081"
+    `), 'istio.yaml:10:20: spec.ingress[1].port.number', 'port 9080 already has an ingress listener at ingress[0]');
+    assertIssue(sc(yaml`
+      egress:
+      - port: {number: 80, targetPort: 8080}
+        hosts: ["./*"]
+    `), 'istio.yaml:8:24: spec.egress[0].port.targetPort', 'targetPort has no effect on Sidecars');
+  });
+
+  it('warns when a workloadSelector has no labels (the Sidecar then applies to the whole namespace)', () => {
+    const text = sc(yaml`
+      workloadSelector: {}
+      outboundTrafficPolicy: {mode: ALLOW_ANY}
+    `);
+    assert.deepEqual(load(text).issues, []);
+    assertIssue(text, 'istio.yaml:7:3: spec.workloadSelector', 'applies to every workload in the namespace', 'warnings');
   });
 });

@@ -3,7 +3,7 @@
  * about (egress host scoping) and what it does with unknown destinations. Ingress listeners are
  * accepted only in their simple form (a port and where to send it).
  */
-import { dns1123Subdomain, ipAddress } from '../../formats.js';
+import { dns1123Label, dns1123Subdomain, ipAddress } from '../../formats.js';
 import { array, nonEmptyString, object, oneOf, rejected, required, type Check } from '../../schema.js';
 import { isPlainObject } from '../../walk-schema.js';
 import { kindSchema } from '../meta.js';
@@ -14,8 +14,8 @@ const NOT_YET = (what: string, instead: string) => `meshbox does not support ${w
 const listenerPort = object({
   number: required(port),
   protocol: nonEmptyString(protocolName(['HTTP', 'HTTP2', 'GRPC', 'TCP'], {})),
-  name: nonEmptyString(),
-  targetPort: rejected('targetPort is deprecated in Istio; remove it'),
+  name: nonEmptyString(dns1123Label),
+  targetPort: rejected('targetPort has no effect on Sidecars (Istio refuses it too); remove it'),
 });
 
 const captureMode = nonEmptyString({
@@ -34,16 +34,29 @@ const egressListener = object({
   hosts: required(array(nonEmptyString(namespacedHost({ allowTilde: true, requireNamespace: true })), { minItems: 1 })),
 });
 
+const uniqueIngressPorts: Check = (ingress: unknown[], ctx) => {
+  const ports = new Map<unknown, number>();
+  ingress.forEach((l, i) => {
+    const number = isPlainObject(l) && isPlainObject(l.port) ? l.port.number : undefined;
+    if (number === undefined) return;
+    const first = ports.get(number);
+    if (first !== undefined) ctx.error([i, 'port', 'number'], `port ${String(number)} already has an ingress listener at ingress[${first}]`);
+    else ports.set(number, i);
+  });
+};
+
 const ingressListener = object({
   port: required(listenerPort),
   bind: nonEmptyString(ipAddress),
   captureMode,
   defaultEndpoint: nonEmptyString({
     name: 'defaultEndpoint',
-    check: (v) =>
-      /^(127\.0\.0\.1|0\.0\.0\.0|\[::1?\]):\d{1,5}$/.test(v)
-        ? undefined
-        : `defaultEndpoint ${JSON.stringify(v)} must be 127.0.0.1:PORT or 0.0.0.0:PORT (meshbox does not support unix sockets here yet)`,
+    check(v) {
+      const m = /^(127\.0\.0\.1|0\.0\.0\.0|\[::1?\]|):(\d{1,5})$/.exec(v);
+      if (!m) return `defaultEndpoint ${JSON.stringify(v)} must be 127.0.0.1:PORT, 0.0.0.0:PORT, [::1]:PORT, [::]:PORT or :PORT (meshbox does not support unix sockets here yet)`;
+      const n = Number(m[2]);
+      return n >= 1 && n <= 65535 ? undefined : `defaultEndpoint ${JSON.stringify(v)}: port ${n} is not between 1 and 65535`;
+    },
   }),
   tls: rejected('TLS waits for the mTLS milestone; remove tls'),
   connectionPool: rejected(NOT_YET('ingress connectionPool', 'set it in a DestinationRule for the service')),
@@ -74,8 +87,12 @@ const notEmpty: Check = (spec: Record<string, unknown>, ctx) => {
 
 export const sidecarSpec = object(
   {
-    workloadSelector: object({ labels: required(labels) }),
-    ingress: array(ingressListener),
+    workloadSelector: object({ labels }, (ws: Record<string, unknown>, ctx) => {
+      if (!isPlainObject(ws.labels) || Object.keys(ws.labels).length === 0) {
+        ctx.warn([], 'workloadSelector has no labels, so this Sidecar applies to every workload in the namespace', 'key');
+      }
+    }),
+    ingress: array(ingressListener, {}, uniqueIngressPorts),
     egress: array(egressListener, {}, checkEgress),
     outboundTrafficPolicy: object({
       mode: oneOf('REGISTRY_ONLY', 'ALLOW_ANY'),

@@ -603,3 +603,95 @@ describe('VirtualService: what meshbox cannot do is an error naming the field', 
     });
   }
 });
+
+describe('VirtualService: more of Istio\'s rules', () => {
+  const cases: { name: string; text: string; at: string; message: string }[] = [
+    {
+      name: 'overlapping hosts',
+      text: yaml`
+        apiVersion: networking.istio.io/v1
+        kind: VirtualService
+        metadata: {name: r}
+        spec:
+          hosts: ["*.example.com", api.example.com]
+          gateways: [shop-gateway]
+          http: [{route: [{destination: {host: api}}]}]
+      `,
+      at: 'istio.yaml:5:28: spec.hosts[1]',
+      message: 'host "api.example.com" overlaps hosts[0] "*.example.com"; list each host once',
+    },
+    {
+      name: 'retry settings with attempts left out (0: retries off)',
+      text: vs(yaml`
+        - route:
+          ${TO_REVIEWS}
+          retries:
+            perTryTimeout: 2s
+      `),
+      at: 'istio.yaml:12:7: spec.http[0].retries.attempts',
+      message: 'retries are off (attempts is missing, so 0) but perTryTimeout is set',
+    },
+    {
+      name: 'an empty prefix',
+      text: vs(yaml`
+        - match: [{uri: {prefix: ""}}]
+          route:
+          ${TO_REVIEWS}
+      `),
+      at: 'istio.yaml:9:28: spec.http[0].match[0].uri.prefix',
+      message: 'must not be empty',
+    },
+    {
+      name: 'a destination host "*"',
+      text: vs(yaml`
+        - route:
+          - destination: {host: "*"}
+      `),
+      at: 'istio.yaml:10:27: spec.http[0].route[0].destination.host',
+      message: 'a destination needs a real host, not "*"',
+    },
+    {
+      name: 'a regex longer than Istio allows',
+      text: vs(`- match: [{uri: {regex: "${'a'.repeat(1025)}"}}]\n${TO_REVIEWS.replace('  -', '  route:\n  -')}\n`),
+      at: 'istio.yaml:9:27: spec.http[0].match[0].uri.regex',
+      message: 'Istio allows at most 1024',
+    },
+    {
+      name: 'a direct response body over 1 MiB',
+      text: vs(`- directResponse: {status: 200, body: {string: "${'x'.repeat(1024 * 1024 + 1)}"}}\n`),
+      at: 'istio.yaml:9:50: spec.http[0].directResponse.body.string',
+      message: 'direct responses must be under 1 MiB',
+    },
+  ];
+  for (const c of cases) it(c.name, () => assertIssue(c.text, c.at, c.message));
+
+  it('warns about rules after a catch-all and about repeated matches, as Istio does', () => {
+    const text = vs(yaml`
+      - match: [{uri: {prefix: /a}}]
+        route: [{destination: {host: a}}]
+      - match: [{name: again, uri: {prefix: /a}}]
+        route: [{destination: {host: b}}]
+      - route: [{destination: {host: c}}]
+      - match: [{uri: {prefix: /d}}]
+        route: [{destination: {host: d}}]
+    `);
+    assert.deepEqual(errorsOf(text), []);
+    assert.deepEqual(warningsOf(text), [
+      'istio.yaml:11:13: spec.http[1].match[0]: this match is never used: rule [0] has the same match and comes first',
+      'istio.yaml:14:5: spec.http[3]: this rule is never used: rule [2] before it has no match and takes every request; move the catch-all rule to the end',
+    ]);
+  });
+
+  it('warns when a fault has no percentage or an abort no status (both inject nothing)', () => {
+    const text = vs(yaml`
+      - fault:
+          delay: {fixedDelay: 1s}
+          abort: {percentage: {value: 5}}
+        route:
+        ${TO_REVIEWS}
+    `);
+    assert.deepEqual(errorsOf(text), []);
+    assertIssue(text, 'istio.yaml:10:7: spec.http[0].fault.delay', 'no percentage is set, so this fault applies to no request', 'warnings');
+    assertIssue(text, 'istio.yaml:11:7: spec.http[0].fault.abort', 'abort has no httpStatus, so nothing is aborted', 'warnings');
+  });
+});

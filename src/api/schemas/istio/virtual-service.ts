@@ -28,6 +28,7 @@ import {
   exportTo,
   gatewayName,
   headerName,
+  hostsOverlap,
   istioDuration,
   istioHostOrIp,
   labels,
@@ -158,9 +159,21 @@ const redirect = object(
   },
 );
 
+const KIB = 1024;
+
+/** Istio's limits: the body travels in every proxy's config. */
+const bodySize: Check = (body: Record<string, unknown>, ctx) => {
+  const key = typeof body.string === 'string' ? 'string' : 'bytes';
+  const text = body[key];
+  if (typeof text !== 'string') return;
+  const size = key === 'string' ? Buffer.byteLength(text) : Math.floor((text.replace(/[\r\n=]/g, '').length * 3) / 4);
+  if (size > 1024 * KIB) ctx.error([key], `the body is ${size} bytes; direct responses must be under 1 MiB (they are sent to every proxy); serve it from a service instead`);
+  else if (size > 100 * KIB) ctx.warn([key], `the body is ${Math.round(size / KIB)} KiB; large direct responses slow down config pushes to every proxy`);
+};
+
 const directResponse = object({
   status: required(integer({ min: 200, max: 599 })),
-  body: object({ string: string(), bytes: string(base64) }, exactlyOne(['string', 'bytes'], 'a direct response body')),
+  body: object({ string: string(), bytes: string(base64) }, exactlyOne(['string', 'bytes'], 'a direct response body'), bodySize),
 });
 
 const rewrite = object(
@@ -174,20 +187,32 @@ const rewrite = object(
   },
 );
 
-const retries = object({
+const retries = object(
+  {
   attempts: integer({ min: 0, max: 100 }),
   perTryTimeout: string(istioDuration({ allowZero: true })),
   retryOn,
   retryRemoteLocalities: boolean(),
   retryIgnorePreviousHosts: rejected(NOT_YET('retries.retryIgnorePreviousHosts', 'meshbox already prefers another endpoint on a retry')),
   backoff: rejected(NOT_YET('retries.backoff', 'meshbox retries with exponential back-off and jitter from 25ms')),
-});
+  },
+  // Istio: a missing attempts is 0, which turns retries off, so the other settings would do nothing
+  (r: Record<string, unknown>, ctx) => {
+    if ((r.attempts ?? 0) !== 0) return;
+    const set = ['perTryTimeout', 'retryOn', 'retryRemoteLocalities'].filter((k) => r[k] !== undefined);
+    if (set.length > 0) ctx.error(['attempts'], `retries are off (attempts is ${r.attempts === undefined ? 'missing, so 0' : '0'}) but ${set.join(', ')} ${set.length > 1 ? 'are' : 'is'} set; set attempts (e.g. 2) or remove the retry settings`, r.attempts === undefined ? 'missing' : 'value');
+  },
+);
 
 const PERCENT_DEPRECATED = 'the integer percent is deprecated; write percentage: {value: N} instead (percentage wins when both are set)';
 
 const samePercent: Check = (f: Record<string, unknown>, ctx) => {
   if (f.percent !== undefined && f.percentage !== undefined) {
     ctx.warn(['percent'], 'both percent and percentage are set; meshbox uses percentage, as Istio does; remove percent', 'key');
+  }
+  // Istio (since istio/istio#36303) injects a fault without a percentage into no request at all
+  if (f.percent === undefined && f.percentage === undefined) {
+    ctx.warn([], 'no percentage is set, so this fault applies to no request; add percentage: {value: 100} to apply it to every request', 'missing');
   }
 };
 
@@ -203,13 +228,18 @@ const delay = object(
 
 const abort = object(
   {
-    httpStatus: required(integer({ min: 200, max: 599 })),
+    httpStatus: integer({ min: 200, max: 599 }),
     grpcStatus: rejected(NOT_YET('fault.abort.grpcStatus', 'use httpStatus; gRPC clients see it as a gRPC error')),
     http2Error: rejected(NOT_YET('fault.abort.http2Error', 'use httpStatus')),
     percentage: percent,
     percent: deprecated(PERCENT_DEPRECATED, integer({ min: 0, max: 100 })),
   },
   samePercent,
+  (a: Record<string, unknown>, ctx) => {
+    if (a.httpStatus === undefined && a.grpcStatus === undefined && a.http2Error === undefined) {
+      ctx.warn([], 'abort has no httpStatus, so nothing is aborted; set httpStatus (e.g. 503)', 'missing');
+    }
+  },
 );
 
 const fault = object({ delay, abort }, (f: Record<string, unknown>, ctx) => {
@@ -281,30 +311,86 @@ const tcpRoute = object({
 });
 
 /**
- * Istio: hosts are required, and "*" only works for gateways (a sidecar would capture every
- * host with it).
+ * Istio: "*" only works for gateways (a sidecar would capture every host with it), and one
+ * VirtualService may not list overlapping hosts ("*.foo.com" and "bar.foo.com").
  */
 const checkHosts: Check = (spec: Record<string, unknown>, ctx) => {
-  if (!Array.isArray(spec.hosts)) return;
-  const gateways = Array.isArray(spec.gateways) ? spec.gateways : [];
-  const appliesToMesh = gateways.length === 0 || gateways.includes('mesh');
-  spec.hosts.forEach((h, i) => {
-    if (h === '*' && appliesToMesh) {
-      ctx.error(['hosts', i], 'the wildcard host "*" is only allowed for VirtualServices bound to gateways (without "mesh"); name the hosts');
-    }
-    if ((spec.hosts as unknown[]).indexOf(h) < i) ctx.warn(['hosts', i], `host ${JSON.stringify(h)} is listed twice`, 'value');
-  });
   if (spec.http === undefined && spec.tcp === undefined) {
     ctx.error(['http'], 'a VirtualService needs http or tcp routes', 'missing');
   }
+  if (!Array.isArray(spec.hosts)) return;
+  const gateways = Array.isArray(spec.gateways) ? spec.gateways : [];
+  const appliesToMesh = gateways.length === 0 || gateways.includes('mesh');
+  const hosts = spec.hosts as unknown[];
+  hosts.forEach((h, i) => {
+    if (typeof h !== 'string') return;
+    if (h === '*' && appliesToMesh) {
+      ctx.error(['hosts', i], 'the wildcard host "*" is only allowed for VirtualServices bound to gateways (without "mesh"); name the hosts');
+      return;
+    }
+    const earlier = hosts.findIndex((o, j) => j < i && typeof o === 'string' && hostsOverlap(o, h));
+    if (earlier >= 0) {
+      const what = hosts[earlier] === h ? 'is listed twice' : `overlaps hosts[${earlier}] ${JSON.stringify(hosts[earlier])}`;
+      ctx.error(['hosts', i], `host ${JSON.stringify(h)} ${what}; list each host once`);
+    }
+  });
+};
+
+/** JSON with keys sorted at every level, so equal matches compare equal however they are written. */
+function canonical(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
+  if (isPlainObject(v)) {
+    return `{${Object.keys(v).sort().map((k) => `${JSON.stringify(k)}:${canonical(v[k])}`).join(',')}}`;
+  }
+  return JSON.stringify(v) ?? 'null';
+}
+
+/** A match as Istio compares them: everything but its name. */
+function matchKey(m: unknown): string {
+  if (!isPlainObject(m)) return canonical(m);
+  const rest = { ...m };
+  delete rest.name;
+  return canonical(rest);
+}
+
+/**
+ * Istio's unreachable-rule warnings (analyzeUnreachableHTTPRules): rules after a rule without
+ * matches never run, and a match identical to an earlier one never wins.
+ */
+const checkReachable: Check = (routes: unknown[], ctx) => {
+  let catchAll = -1;
+  const seen = new Map<string, number>();
+  routes.forEach((r, i) => {
+    if (!isPlainObject(r)) return;
+    const matches = Array.isArray(r.match) ? r.match : [];
+    if (catchAll >= 0) {
+      ctx.warn([i], `this rule is never used: rule [${catchAll}] before it has no match and takes every request; move the catch-all rule to the end`, 'key');
+      return;
+    }
+    if (matches.length === 0) {
+      catchAll = i;
+      return;
+    }
+    let duplicates = 0;
+    matches.forEach((m, k) => {
+      const key = matchKey(m);
+      const first = seen.get(key);
+      if (first === undefined) seen.set(key, i);
+      else {
+        duplicates++;
+        ctx.warn([i, 'match', k], `this match is never used: rule [${first}] has the same match and comes first`, 'key');
+      }
+    });
+    if (duplicates === matches.length && matches.length > 1) ctx.warn([i], 'this rule is never used: every one of its matches is used by earlier rules', 'key');
+  });
 };
 
 export const virtualServiceSpec = object(
   {
     hosts: required(array(nonEmptyString(istioHostOrIp), { minItems: 1 })),
     gateways: array(nonEmptyString(gatewayName)),
-    http: array(httpRoute),
-    tcp: array(tcpRoute),
+    http: array(httpRoute, {}, checkReachable),
+    tcp: array(tcpRoute, {}, checkReachable),
     tls: rejected(NOT_YET('tls routes (TLS passthrough)', 'use http or tcp routes')),
     exportTo,
   },
