@@ -184,6 +184,8 @@ test('get pods: kubectl columns, statuses, wide, names, selectors, formats', () 
     );
     r = await cli(['get', 'po', 'web', '-o', 'wide']);
     assert.equal(r.out, 'NAME   READY   STATUS    RESTARTS   AGE   IP           NODE\nweb    1/1     Running   0          60s   10.231.0.5   <none>\n');
+    r = await cli(['get', 'pod', 'web', '--show-labels']);
+    assert.equal(r.out, 'NAME   READY   STATUS    RESTARTS   AGE   LABELS\nweb    1/1     Running   0          60s   app=web\n');
     r = await cli(['get', 'pod', '-l', 'app in (web,oom)', '-o', 'name']);
     assert.equal(r.out, 'pod/oom\npod/web\n');
     r = await cli(['get', 'pods/web', '-o', 'json']);
@@ -321,6 +323,28 @@ test('delete by name, by file, not found, ignore-not-found', () =>
     r = await cli(['delete', 'pods']);
     assert.equal(r.code, 1);
     assert.match(r.err, /give the names/);
+    // a pod whose finalizer (the runtime's teardown) runs: delete waits until it is gone
+    writeFileSync(f, POD_YAML('slow'));
+    await cli(['apply', '-f', f]);
+    const slow = store.get('pods', 'default', 'slow')!;
+    store.update('pods', { ...slow, metadata: { ...slow.metadata, finalizers: ['meshbox.dev/runtime'] } });
+    const started = Date.now();
+    setTimeout(() => {
+      const cur = store.get('pods', 'default', 'slow')!;
+      store.update('pods', { ...cur, metadata: { ...cur.metadata, finalizers: [] } });
+    }, 300);
+    r = await cli(['delete', 'pod', 'slow']);
+    assert.equal(r.code, 0, r.err);
+    assert.ok(Date.now() - started >= 250, 'delete returned before the finalizer finished');
+    assert.equal(store.get('pods', 'default', 'slow'), undefined);
+    await cli(['apply', '-f', f]);
+    const again = store.get('pods', 'default', 'slow')!;
+    store.update('pods', { ...again, metadata: { ...again.metadata, finalizers: ['meshbox.dev/runtime'] } });
+    r = await cli(['delete', 'pod', 'slow', '--timeout', '0']);
+    assert.equal(r.code, 1);
+    assert.match(r.err, /timed out waiting for pod "slow" to go; its finalizers \(meshbox.dev\/runtime\)/);
+    r = await cli(['delete', 'pod', 'slow', '--no-wait']);
+    assert.equal(r.code, 0);
   }));
 
 test('logs, exec (exit status passed on, stdin), scale', () =>

@@ -5,7 +5,7 @@ import type { KubeObject } from '../../api/types.js';
 import { resolveResource, type ResourceType } from '../../api/resources.js';
 import { resourcePath, type ListResponse } from '../client.js';
 import type { CliContext } from '../context.js';
-import { kindRef, kindRefOf, renderTable } from '../format.js';
+import { kindRef, kindRefOf, labelsToString, renderTable } from '../format.js';
 import { printerFor } from '../printers.js';
 import { Usage } from '../errors.js';
 import { describeError } from '../../core/errors.js';
@@ -20,6 +20,7 @@ interface GetOptions {
   fieldSelector?: string;
   output?: string;
   watch?: boolean;
+  showLabels?: boolean;
 }
 
 export function register(program: Command, ctx: CliContext): void {
@@ -34,6 +35,7 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--field-selector <selector>', 'field selector, e.g. status.phase=Running')
     .option('-o, --output <format>', `output format: ${FORMATS.join('|')}`)
     .option('-w, --watch', 'after listing, print changes as they happen')
+    .option('--show-labels', 'add a LABELS column')
     .action(async (kind: string, rest: string[], opts: GetOptions) => {
       if (opts.output !== undefined && !FORMATS.includes(opts.output)) {
         throw Usage(`unable to match a printer suitable for the output format "${opts.output}", allowed formats are: ${FORMATS.join(',')}`);
@@ -68,7 +70,10 @@ async function get(ctx: CliContext, resource: ResourceType, names: string[], opt
     items = list.items;
     resourceVersion = list.metadata.resourceVersion;
   }
-  const printer = printerFor(resource, { wide: opts.output === 'wide', allNamespaces: all });
+  const base = printerFor(resource, { wide: opts.output === 'wide', allNamespaces: all });
+  const printer = opts.showLabels
+    ? { headers: [...base.headers, 'LABELS'], row: (o: KubeObject, now: number) => [...base.row(o, now), labelsToString(o.metadata.labels)] }
+    : base;
   const now = ctx.io.now();
   switch (opts.output) {
     case 'json':
