@@ -9,6 +9,7 @@
  */
 import type { Condition, Pod } from '../../api/types.js';
 import { rfc3339, systemClock, type Clock } from '../../core/clock.js';
+import { describeError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import { getCondition } from '../../reconcile/conditions.js';
 import { terminal, type ReconcileContext, type ReconcileResult, type Reconciler } from '../../reconcile/controller.js';
@@ -167,7 +168,14 @@ export class JobReconciler implements Reconciler {
         } else if (active.length < wantActive) {
           const wait = this.#backoffRemaining(pods, failed, now);
           if (wait > 0) requeueAfter = wait;
-          else active = [...active, ...this.#createPods(job, wantActive - active.length, log)];
+          else {
+            try {
+              active = [...active, ...this.#createPods(job, wantActive - active.length, log)];
+            } catch (err) {
+              this.#events.warning(job, 'FailedCreate', `Error creating: ${describeError(err)}`);
+              throw err;
+            }
+          }
         }
         if (deadline !== undefined && deadline !== null) {
           const untilDeadline = startMs + deadline * 1000 - now;

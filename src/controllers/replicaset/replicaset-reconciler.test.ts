@@ -213,3 +213,33 @@ test('pods go through the admission hook the daemon passes (node binding, finali
     ts.cleanup();
   }
 });
+
+test('a pod the store refuses gives a FailedCreate event and a ReplicaFailure condition, cleared once creation works', async () => {
+  const ts = openTestStore();
+  try {
+    const warnings: string[] = [];
+    let refuse = true;
+    const r = new ReplicaSetReconciler({
+      store: ts.store,
+      events: { normal() {}, warning: (_o: unknown, reason: string, message: string) => warnings.push(`${reason}: ${message}`) },
+      log: silentLogger,
+      admitPod: (pod) => {
+        if (refuse) throw new Error('admission says no');
+        return pod;
+      },
+    });
+    const ctx = { log: silentLogger, signal: new AbortController().signal };
+    makeRs(ts.store, 'web', 1);
+    await assert.rejects(r.reconcile('ns/web', ctx), /admission says no/);
+    assert.deepEqual(warnings, ['FailedCreate: Error creating: admission says no']);
+    const failed = rsStatus(ts.store, 'web')?.conditions?.find((c) => c.type === 'ReplicaFailure');
+    assert.equal(failed?.status, 'True');
+    assert.equal(failed?.reason, 'FailedCreate');
+    refuse = false;
+    await r.reconcile('ns/web', ctx);
+    assert.equal(rsStatus(ts.store, 'web')?.replicas, 1);
+    assert.equal(rsStatus(ts.store, 'web')?.conditions, undefined);
+  } finally {
+    ts.cleanup();
+  }
+});

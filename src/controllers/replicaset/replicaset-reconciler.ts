@@ -7,7 +7,9 @@
  * just created cannot make it create more (the re-list alternative to client-go's expectations).
  */
 import type { Pod } from '../../api/types.js';
-import { systemClock, type Clock } from '../../core/clock.js';
+import { rfc3339, systemClock, type Clock } from '../../core/clock.js';
+import { describeError } from '../../core/errors.js';
+import { getCondition } from '../../reconcile/conditions.js';
 import type { Logger } from '../../core/logger.js';
 import { terminal, type ReconcileContext, type ReconcileResult, type Reconciler } from '../../reconcile/controller.js';
 import { splitKey } from '../../reconcile/informer.js';
@@ -80,8 +82,16 @@ export class ReplicaSetReconciler implements Reconciler {
 
     const want = rs.spec.replicas ?? 1;
     let changed = false;
+    let createError: unknown;
     if (active.length < want) {
-      changed = this.#createPods(rs, Math.min(want - active.length, this.#burst), log) > 0;
+      try {
+        changed = this.#createPods(rs, Math.min(want - active.length, this.#burst), log) > 0;
+      } catch (err) {
+        // Reported on the ReplicaSet (event + ReplicaFailure), then retried with back-off below.
+        createError = err;
+        changed = true;
+        this.#events.warning(rs, 'FailedCreate', `Error creating: ${describeError(err)}`);
+      }
     } else if (active.length > want) {
       const doomed = [...active].sort(compareForDeletion).slice(0, Math.min(active.length - want, this.#burst));
       changed = this.#deletePods(rs, doomed, log) > 0;
@@ -102,9 +112,22 @@ export class ReplicaSetReconciler implements Reconciler {
       readyReplicas: after.filter(isPodReady).length,
       availableReplicas: after.filter((p) => isPodAvailable(p, minReady, now)).length,
       observedGeneration: rs.metadata.generation ?? 1,
-      ...(rs.status?.conditions?.length ? { conditions: rs.status.conditions } : {}),
     };
+    const conditions = (rs.status?.conditions ?? []).filter((c) => c.type !== 'ReplicaFailure');
+    if (createError !== undefined) {
+      conditions.push(
+        getCondition(rs.status?.conditions, 'ReplicaFailure') ?? {
+          type: 'ReplicaFailure',
+          status: 'True',
+          lastTransitionTime: rfc3339(now),
+          reason: 'FailedCreate',
+          message: describeError(createError),
+        },
+      );
+    }
+    if (conditions.length) status.conditions = conditions;
     this.#writeStatus(rs, status);
+    if (createError !== undefined) throw createError;
 
     const wait = nextAvailableInMs(after, minReady, now);
     return wait !== undefined ? { requeueAfter: wait } : undefined;
