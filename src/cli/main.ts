@@ -62,7 +62,10 @@ export async function run(argv: string[], io: Partial<CliIO> = {}): Promise<numb
   const full: CliIO = {
     stdout: io.stdout ?? process.stdout,
     stderr: io.stderr ?? process.stderr,
-    stdin: io.stdin ?? process.stdin,
+    // process.stdin opens a handle on first touch: only commands that read stdin should touch it
+    get stdin() {
+      return io.stdin ?? process.stdin;
+    },
     env: io.env ?? process.env,
     now: io.now ?? Date.now,
     ...(io.signal ? { signal: io.signal } : {}),
