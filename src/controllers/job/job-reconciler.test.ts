@@ -158,3 +158,21 @@ test('a Job with restartPolicy Always gets a warning and no pods', () =>
     assert.match(h.events('InvalidRestartPolicy')[0]!.message, /OnFailure or Never/);
     assert.equal(h.store.list(PODS).items.length, 0);
   }));
+
+test('a suspended Job runs no pods until it is resumed', () =>
+  withHarness({ fate: () => 'succeed' }, async (h) => {
+    await h.start([jobs()]);
+    const job = makeJob(h.store, 'later', { suspend: true });
+    await eventually(() => {
+      const c = cond(getJob(h.store, 'later'), 'Suspended');
+      assert.equal(c?.status, 'True');
+      assert.equal(c?.reason, 'JobSuspended');
+    });
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(podsOf(h.store, job).length, 0);
+    assert.equal(getJob(h.store, 'later').status?.startTime, undefined);
+    const cur = getJob(h.store, 'later');
+    h.store.update(JOBS, { ...cur, spec: { ...cur.spec, suspend: false } });
+    await eventually(() => assert.equal(cond(getJob(h.store, 'later'), 'Complete')?.status, 'True'));
+    assert.equal(cond(getJob(h.store, 'later'), 'Suspended')?.status, 'False');
+  }));
