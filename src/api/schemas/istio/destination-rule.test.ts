@@ -282,25 +282,14 @@ describe('DestinationRule: more of Istio\'s rules', () => {
       at: 'istio.yaml:9:51: spec.trafficPolicy.loadBalancer.consistentHash.maglev.tableSize',
       message: 'required field is missing',
     },
-    {
-      name: 'consecutiveErrors next to its new name',
-      text: dr(yaml`
-        trafficPolicy:
-          outlierDetection: {consecutiveErrors: 3, consecutiveGatewayErrors: 3}
-      `),
-      at: 'istio.yaml:8:24: spec.trafficPolicy.outlierDetection.consecutiveErrors',
-      message: 'remove consecutiveErrors',
-    },
   ];
   for (const c of cases) it(c.name, () => assertIssue(c.text, c.at, c.message));
 
-  it('accepts the deprecated consecutiveErrors with a warning naming its replacement', () => {
-    const text = dr(yaml`
+  it('refuses the deprecated consecutiveErrors, naming its replacement', () => {
+    assertIssue(dr(yaml`
       trafficPolicy:
         outlierDetection: {consecutiveErrors: 3}
-    `);
-    assert.deepEqual(errorsOf(text), []);
-    assertIssue(text, 'istio.yaml:8:24: spec.trafficPolicy.outlierDetection.consecutiveErrors', 'consecutiveGatewayErrors', 'warnings');
+    `), 'istio.yaml:8:24: spec.trafficPolicy.outlierDetection.consecutiveErrors', 'not supported by meshbox: consecutiveErrors is deprecated in Istio and meshbox reads only its replacement: remove it and write consecutiveGatewayErrors');
   });
 });
 

@@ -114,15 +114,10 @@ const outlierDetection = object(
     baseEjectionTime: duration,
     maxEjectionPercent: integer({ min: 0, max: 100 }),
     minHealthPercent: integer({ min: 0, max: 100 }),
-    consecutiveErrors: deprecated(
-      'Istio replaced consecutiveErrors with consecutiveGatewayErrors (same meaning: 502, 503, 504 and connect failures); write that instead',
-      integer({ min: 0, max: INT32_MAX }),
-    ),
+    // Istio still reads it (as consecutiveGatewayErrors); the proxy takes only the new name
+    consecutiveErrors: rejected('consecutiveErrors is deprecated in Istio and meshbox reads only its replacement: remove it and write consecutiveGatewayErrors (same meaning: 502, 503, 504 and connect failures)'),
   },
   (od: Record<string, unknown>, ctx) => {
-    if (od.consecutiveErrors !== undefined && od.consecutiveGatewayErrors !== undefined) {
-      ctx.error(['consecutiveErrors'], 'consecutiveErrors is the old name of consecutiveGatewayErrors, which is set too; remove consecutiveErrors', 'key');
-    }
     if (od.consecutiveLocalOriginFailures !== undefined && od.splitExternalLocalOriginErrors !== true) {
       ctx.error(['consecutiveLocalOriginFailures'], 'only takes effect with splitExternalLocalOriginErrors: true; set that too or remove this field', 'key');
     }

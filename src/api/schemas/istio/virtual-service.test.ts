@@ -589,6 +589,8 @@ describe('VirtualService: what meshbox cannot do is an error naming the field', 
     ['spec.http[0].redirect.derivePort', { http: [{ redirect: { uri: '/', derivePort: 'FROM_REQUEST_PORT' } }] }],
     ['spec.http[0].retries.retryIgnorePreviousHosts', { http: [{ route: [route], retries: { attempts: 1, retryIgnorePreviousHosts: true } }] }],
     ['spec.http[0].retries.backoff', { http: [{ route: [route], retries: { attempts: 1, backoff: '1s' } }] }],
+    ['spec.http[0].mirrorPercent', { http: [{ route: [route], mirror: { host: 'x' }, mirrorPercent: 5 }] }],
+    ['spec.http[0].match[0].scheme', { http: [{ match: [{ scheme: { exact: 'https' } }], route: [route] }] }],
     ['spec.tcp[0].match[0].destinationSubnets', { tcp: [{ match: [{ destinationSubnets: ['10.0.0.0/8'] }], route: [route] }] }],
   ];
   for (const [field, spec] of cases) {
@@ -691,7 +693,7 @@ describe('VirtualService: more of Istio\'s rules', () => {
         ${TO_REVIEWS}
     `);
     assert.deepEqual(errorsOf(text), []);
-    assertIssue(text, 'istio.yaml:10:7: spec.http[0].fault.delay', 'no percentage is set, so this fault applies to no request', 'warnings');
+    assertIssue(text, 'istio.yaml:10:7: spec.http[0].fault.delay', 'no percentage is set, and Istio then injects this fault into no request', 'warnings');
     assertIssue(text, 'istio.yaml:11:7: spec.http[0].fault.abort', 'abort has no httpStatus, so nothing is aborted', 'warnings');
   });
 });

@@ -98,7 +98,7 @@ const onlyAbsence: Check = (without: Record<string, unknown>, ctx) => {
 const httpMatchRequest = object({
   name: string(),
   uri: stringMatch(),
-  scheme: stringMatch(),
+  scheme: rejected(NOT_YET('match.scheme', 'match on authority, uri, method or headers')),
   method: stringMatch(),
   authority: stringMatch(),
   headers: map(stringMatch({ emptyMeans: 'present' }), headerName),
@@ -212,7 +212,7 @@ const samePercent: Check = (f: Record<string, unknown>, ctx) => {
   }
   // Istio (since istio/istio#36303) injects a fault without a percentage into no request at all
   if (f.percent === undefined && f.percentage === undefined) {
-    ctx.warn([], 'no percentage is set, so this fault applies to no request; add percentage: {value: 100} to apply it to every request', 'missing');
+    ctx.warn([], 'no percentage is set, and Istio then injects this fault into no request; say how many: percentage: {value: 100} for every request', 'missing');
   }
 };
 
@@ -266,8 +266,8 @@ function ruleConflicts(route: Record<string, unknown>, ctx: Parameters<Check>[1]
       else ctx.warn([k], `${k} has no effect with ${action}: ${fix}`, 'key');
     }
   }
-  if (!has('mirror') && (has('mirrorPercentage') || has('mirrorPercent'))) {
-    ctx.error([has('mirrorPercentage') ? 'mirrorPercentage' : 'mirrorPercent'], 'a mirror percentage needs mirror (the host to copy requests to)', 'key');
+  if (!has('mirror') && has('mirrorPercentage')) {
+    ctx.error(['mirrorPercentage'], 'a mirror percentage needs mirror (the host to copy requests to)', 'key');
   }
 }
 
@@ -285,13 +285,12 @@ const httpRoute = object(
     fault,
     mirror: destination,
     mirrorPercentage: percent,
-    mirrorPercent: deprecated('mirrorPercent is deprecated; write mirrorPercentage: {value: N} instead', integer({ min: 0, max: 100 })),
+    mirrorPercent: rejected('mirrorPercent is deprecated in Istio and meshbox reads only its replacement: remove it and write mirrorPercentage: {value: N}'),
     mirrors: rejected(NOT_YET('mirrors (several mirror targets)', 'use mirror and mirrorPercentage for one target')),
     corsPolicy: rejected(NOT_YET('corsPolicy', 'answer CORS preflight requests in the application')),
     headers,
   },
   ruleConflicts,
-  atMostOne(['mirrorPercentage', 'mirrorPercent'], 'mirror percentage'),
 );
 
 const l4Match = object({
