@@ -11,7 +11,7 @@ import { createServer, type AddressInfo, type Server, type Socket } from 'node:n
 import { chmodSync, rmSync } from 'node:fs';
 import { describeError, MeshboxError } from '../../core/errors.js';
 import { silentLogger, type Logger } from '../../core/logger.js';
-import { onFrames, writeFrame, writeRaw } from '../../meshconfig/xds/codec.js';
+import { onFrames, writeFrame } from '../../meshconfig/xds/codec.js';
 import {
   PROTOCOL_VERSION,
   RESOURCE_TYPES,
@@ -22,7 +22,7 @@ import {
   type ResourceType,
 } from '../../meshconfig/xds/protocol.js';
 import { ProtocolViolation } from '../errors.js';
-import { countResources, diffParts, type Delta, type ProxyResources } from './resource-parts.js';
+import { countResources, diffParts, diffPartsList, type Delta, type ProxyResources } from './resource-parts.js';
 
 export interface ProxyIdentity {
   proxyId: string;
@@ -84,15 +84,16 @@ interface ProxyConn {
   lastNack: ProxyStreamStatus['lastNack'];
 }
 
-const deltaJson = new WeakMap<Delta, string>();
+const deltaPayload = new WeakMap<Delta, Buffer>();
 
-function resourcesJson(d: Delta): string {
-  let s = deltaJson.get(d);
-  if (s === undefined) {
-    s = `"removed":${JSON.stringify(d.removed)},"resources":[${d.upserts.map((u) => u.json).join(',')}]`;
-    deltaJson.set(d, s);
+/** The resources of a delta as one JSON fragment, encoded once and written to every proxy that needs it. */
+function payload(d: Delta): Buffer {
+  let b = deltaPayload.get(d);
+  if (b === undefined) {
+    b = Buffer.from(d.upserts.map((u) => u.json).join(','));
+    deltaPayload.set(d, b);
   }
-  return s;
+  return b;
 }
 
 export class PushServer {
@@ -234,24 +235,35 @@ export class PushServer {
     if (p.inflight || !p.desired || p.socket.destroyed) return;
     const { version, res } = p.desired;
     if (p.nackedVersion === version) return;
-    const msgs: { type: ResourceType; delta: Delta }[] = [];
+    const msgs: { type: ResourceType; deltas: Delta[] }[] = [];
     for (const type of RESOURCE_TYPES) {
-      const delta = diffParts(p.needsFull ? undefined : p.acked.res[type], res[type]);
-      if (p.needsFull || delta.upserts.length > 0 || delta.removed.length > 0) msgs.push({ type, delta });
+      const deltas = diffPartsList(p.needsFull ? undefined : p.acked.res[type], res[type]);
+      if (p.needsFull || deltas.length > 0) msgs.push({ type, deltas });
     }
     if (msgs.length === 0) return;
     const batch = (++this.#batch).toString(36);
     const inflight: Inflight = { version, res, nonces: new Map(), full: p.needsFull, errors: {} };
     p.inflight = inflight;
-    msgs.forEach(({ type, delta }, i) => {
+    const socket = p.socket;
+    socket.cork();
+    msgs.forEach(({ type, deltas }, i) => {
       const nonce = (++this.#nonce).toString(36);
       inflight.nonces.set(nonce, type);
+      const removed = deltas.flatMap((d) => d.removed);
       // Envelope fields first: light clients (the bench) read them without parsing the resources.
-      writeRaw(
-        p.socket,
-        `{"t":"push","nonce":"${nonce}","type":"${type}","version":${JSON.stringify(version)},"batch":"${batch}","last":${i === msgs.length - 1},"full":${p.needsFull},${resourcesJson(delta)}}`,
+      socket.write(
+        `{"t":"push","nonce":"${nonce}","type":"${type}","version":${JSON.stringify(version)},"batch":"${batch}","last":${i === msgs.length - 1},"full":${p.needsFull},"removed":${JSON.stringify(removed)},"resources":[`,
       );
+      let first = true;
+      for (const d of deltas) {
+        if (d.upserts.length === 0) continue;
+        if (!first) socket.write(',');
+        socket.write(payload(d)); // shared Buffer: queued by reference, not copied per proxy
+        first = false;
+      }
+      socket.write(']}\n');
     });
+    process.nextTick(() => socket.uncork());
   }
 
   #onReply(p: ProxyConn, msg: AckMessage | NackMessage): void {

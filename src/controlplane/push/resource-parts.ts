@@ -4,7 +4,7 @@
  * own. Deltas are computed per pair of parts and memoised, so 2,000 proxies sharing one outbound
  * part cost one diff, not 2,000.
  */
-import { RESOURCE_TYPES, snapshotResources, type EncodedResource, type ResourceType } from '../../meshconfig/xds/protocol.js';
+import { RESOURCE_TYPES, encodeResource, snapshotResources, type EncodedResource, type ResourceType } from '../../meshconfig/xds/protocol.js';
 import type { Snapshot } from '../../meshconfig/types.js';
 
 export interface ResourcePart {
@@ -33,13 +33,11 @@ export function makeParts(id: string, s: Pick<Snapshot, 'listeners' | 'routes' |
     const prev = previous?.[type];
     const map = new Map<string, EncodedResource>();
     let same = prev !== undefined && prev.resources.size === enc[type].length;
-    for (const r of enc[type]) {
-      const old = prev?.resources.get(r.name);
-      if (old && old.hash === r.hash) map.set(r.name, old);
-      else {
-        map.set(r.name, r);
-        same = false;
-      }
+    for (const { name, body } of enc[type]) {
+      const old = prev?.resources.get(name);
+      const r = encodeResource(name, body, old);
+      map.set(name, r);
+      if (r !== old) same = false;
     }
     out[type] = same && prev ? prev : { id, resources: map };
   }
@@ -47,12 +45,18 @@ export function makeParts(id: string, s: Pick<Snapshot, 'listeners' | 'routes' |
 }
 
 const memo = new WeakMap<ResourcePart, WeakMap<ResourcePart, Delta>>();
+const fullMemo = new WeakMap<ResourcePart, Delta>();
 
 export function diffPart(from: ResourcePart | undefined, to: ResourcePart | undefined): Delta {
   if (from === to) return EMPTY_DELTA;
   if (from && to) {
     const cached = memo.get(from)?.get(to);
     if (cached) return cached;
+  }
+  if (!from && to) {
+    let full = fullMemo.get(to);
+    if (!full) fullMemo.set(to, (full = { upserts: [...to.resources.values()], removed: [] }));
+    return full;
   }
   const upserts: EncodedResource[] = [];
   const removed: string[] = [];
@@ -65,6 +69,19 @@ export function diffPart(from: ResourcePart | undefined, to: ResourcePart | unde
     inner.set(to, d);
   }
   return d;
+}
+
+/** Per-part deltas of one type (parts matched by id); each is memoised, so its payload can be shared. */
+export function diffPartsList(from: readonly ResourcePart[] | undefined, to: readonly ResourcePart[]): Delta[] {
+  const out: Delta[] = [];
+  const seen = new Set<string>();
+  for (const p of to) {
+    seen.add(p.id);
+    const d = diffPart(from?.find((f) => f.id === p.id), p);
+    if (d.upserts.length > 0 || d.removed.length > 0) out.push(d);
+  }
+  for (const f of from ?? []) if (!seen.has(f.id)) out.push(diffPart(f, undefined));
+  return out;
 }
 
 /** The delta of one type between two part lists (matched by part id). */

@@ -80,7 +80,11 @@ export class MeshIndex {
     this.rootNamespace = options.rootNamespace ?? 'istio-system';
     this.gateways = [...state.gateways].sort(byAge);
     this.sidecars = state.sidecars;
-    for (const pod of state.pods) this.#podsByKey.set(`${pod.metadata.namespace}/${pod.metadata.name}`, pod);
+    const podsByNs = new Map<string, Pod[]>();
+    for (const pod of state.pods) {
+      this.#podsByKey.set(`${pod.metadata.namespace}/${pod.metadata.name}`, pod);
+      push(podsByNs, pod.metadata.namespace ?? 'default', pod);
+    }
     const endpointsByKey = new Map<string, Endpoints>();
     for (const ep of state.endpoints) endpointsByKey.set(`${ep.metadata.namespace}/${ep.metadata.name}`, ep);
 
@@ -89,8 +93,8 @@ export class MeshIndex {
       const ms = this.#fromService(svc, endpointsByKey.get(`${ns}/${svc.metadata.name}`));
       this.#add(ms);
       if (svc.spec.selector && Object.keys(svc.spec.selector).length > 0) {
-        for (const pod of state.pods) {
-          if (pod.metadata.namespace === ns && labelsMatch(svc.spec.selector, pod.metadata.labels)) {
+        for (const pod of podsByNs.get(ns) ?? []) {
+          if (labelsMatch(svc.spec.selector, pod.metadata.labels)) {
             const key = `${ns}/${pod.metadata.name}`;
             const list = this.servicesOfPod.get(key) ?? [];
             list.push(svc);

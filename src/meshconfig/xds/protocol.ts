@@ -90,14 +90,23 @@ export interface EndpointsResource {
 export interface EncodedResource {
   name: string;
   hash: string;
+  /** JSON of the body alone (compared to find unchanged resources without hashing) */
+  bodyJson: string;
   /** JSON of the WireResource {name, hash, body} */
   json: string;
 }
 
-export function encodeResource(name: string, body: unknown): EncodedResource {
+export interface NamedBody {
+  name: string;
+  body: unknown;
+}
+
+/** Encodes a resource; `previous` with the same body JSON is returned as is (no hashing, shared strings). */
+export function encodeResource(name: string, body: unknown, previous?: EncodedResource): EncodedResource {
   const bodyJson = JSON.stringify(body);
+  if (previous && previous.bodyJson === bodyJson) return previous;
   const hash = createHash('sha1').update(bodyJson).digest('base64url').slice(0, 16);
-  return { name, hash, json: `{"name":${JSON.stringify(name)},"hash":"${hash}","body":${bodyJson}}` };
+  return { name, hash, bodyJson, json: `{"name":${JSON.stringify(name)},"hash":"${hash}","body":${bodyJson}}` };
 }
 
 export function virtualHostResourceName(routeConfig: string, vh: string): string {
@@ -105,18 +114,18 @@ export function virtualHostResourceName(routeConfig: string, vh: string): string
 }
 
 /** Splits a (partial) snapshot into named resources per type. */
-export function snapshotResources(s: Pick<Snapshot, 'listeners' | 'routes' | 'clusters'>): Record<ResourceType, EncodedResource[]> {
-  const out: Record<ResourceType, EncodedResource[]> = { clusters: [], endpoints: [], listeners: [], routes: [] };
+export function snapshotResources(s: Pick<Snapshot, 'listeners' | 'routes' | 'clusters'>): Record<ResourceType, NamedBody[]> {
+  const out: Record<ResourceType, NamedBody[]> = { clusters: [], endpoints: [], listeners: [], routes: [] };
   for (const c of s.clusters) {
     const { endpoints, ...rest } = c;
-    out.clusters.push(encodeResource(c.name, { ...rest, endpoints: [] } satisfies Cluster));
-    out.endpoints.push(encodeResource(c.name, { cluster: c.name, endpoints } satisfies EndpointsResource));
+    out.clusters.push({ name: c.name, body: { ...rest, endpoints: [] } satisfies Cluster });
+    out.endpoints.push({ name: c.name, body: { cluster: c.name, endpoints } satisfies EndpointsResource });
   }
-  for (const l of s.listeners) out.listeners.push(encodeResource(l.name, l satisfies Listener));
+  for (const l of s.listeners) out.listeners.push({ name: l.name, body: l satisfies Listener });
   for (const rc of s.routes) {
-    out.routes.push(encodeResource(rc.name, { kind: 'routeConfig', name: rc.name, virtualHosts: rc.virtualHosts.map((v) => v.name) } satisfies RouteConfigHeader));
+    out.routes.push({ name: rc.name, body: { kind: 'routeConfig', name: rc.name, virtualHosts: rc.virtualHosts.map((v) => v.name) } satisfies RouteConfigHeader });
     for (const vh of rc.virtualHosts) {
-      out.routes.push(encodeResource(virtualHostResourceName(rc.name, vh.name), { kind: 'virtualHost', routeConfig: rc.name, virtualHost: vh } satisfies VirtualHostResource));
+      out.routes.push({ name: virtualHostResourceName(rc.name, vh.name), body: { kind: 'virtualHost', routeConfig: rc.name, virtualHost: vh } satisfies VirtualHostResource });
     }
   }
   return out;
