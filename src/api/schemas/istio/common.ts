@@ -170,10 +170,25 @@ export const gatewayName = format('gateway name', (v) => {
 /** A subset name (Istio: a DNS-1123 label). */
 export const subsetName = dns1123Label;
 
-/** HTTP header names (RFC 7230 tokens); pseudo-headers like ":authority" cannot be matched or set by name. */
+const TOKEN_RE = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
+/** HTTP header names to match on (RFC 7230 tokens); pseudo-headers have their own match fields. */
 export const headerName = format('header name', (v) => {
   if (v.startsWith(':')) return `header ${show(v)}: pseudo-headers cannot be used here; match the authority with match.authority and the path with match.uri`;
-  if (!/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(v)) return `header name ${show(v)} is invalid: use letters, digits and -, e.g. "x-user"`;
+  if (!TOKEN_RE.test(v)) return `header name ${show(v)} is invalid: use letters, digits and -, e.g. "x-user"`;
+  return undefined;
+});
+
+/** Header names to set, add or remove: as Istio, never Host or a pseudo-header (rewrite.authority does that). */
+export const headerOpName = format('header name', (v) => {
+  if (v.startsWith(':') || v.toLowerCase() === 'host') return `header ${show(v)} cannot be changed here; use rewrite.authority to change the host`;
+  if (!TOKEN_RE.test(v)) return `header name ${show(v)} is invalid: use letters, digits and -, e.g. "x-user"`;
+  return undefined;
+});
+
+/** Header values: no CR, LF or NUL (they would split or end the header). */
+export const headerValue = format('header value', (v) => {
+  if (/[\r\n\0]/.test(v)) return 'header values cannot contain line breaks or NUL characters';
   return undefined;
 });
 

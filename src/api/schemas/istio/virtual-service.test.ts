@@ -460,6 +460,26 @@ describe('VirtualService: errors point at the field', () => {
       message: 'header name "x user" is invalid',
     },
     {
+      name: 'setting the Host header',
+      text: vs(yaml`
+        - headers: {request: {set: {Host: other}}}
+          route:
+          ${TO_REVIEWS}
+      `),
+      at: 'istio.yaml:9:31: spec.http[0].headers.request.set.Host',
+      message: 'header "Host" cannot be changed here; use rewrite.authority',
+    },
+    {
+      name: 'a header value with a line break',
+      text: vs(yaml`
+        - headers: {response: {add: {x-a: "a\\r\\nset-cookie: x"}}}
+          route:
+          ${TO_REVIEWS}
+      `),
+      at: 'istio.yaml:9:37: spec.http[0].headers.response.add.x-a',
+      message: 'header values cannot contain line breaks',
+    },
+    {
       name: 'exportTo with "*" and a namespace',
       text: yaml`
         apiVersion: networking.istio.io/v1

@@ -28,6 +28,8 @@ import {
   exportTo,
   gatewayName,
   headerName,
+  headerOpName,
+  headerValue,
   hostsOverlap,
   istioDuration,
   istioHostOrIp,
@@ -78,9 +80,9 @@ const retryOn = nonEmptyString({
 });
 
 const headerOps = object({
-  set: map(string(), headerName),
-  add: map(string(), headerName),
-  remove: array(nonEmptyString(headerName)),
+  set: map(string(headerValue), headerOpName),
+  add: map(string(headerValue), headerOpName),
+  remove: array(nonEmptyString(headerOpName)),
 });
 
 const headers = object({ request: headerOps, response: headerOps });
