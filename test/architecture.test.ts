@@ -23,7 +23,8 @@ const ALLOWED: Record<string, readonly string[]> = {
   controlplane: ['core', 'api', 'store', 'reconcile', 'meshconfig'],
   dns: ['core', 'api', 'store'],
   daemon: ['core', 'api', 'store', 'cni', 'runtime', 'reconcile', 'controllers', 'controlplane', 'dns', 'meshconfig', 'netfilter'],
-  cli: ['core', 'api', 'daemon', 'proxy', 'meshconfig'],
+  // controllers: only the pure, client-side rollout logic (kubectl keeps it client-side too)
+  cli: ['core', 'api', 'daemon', 'proxy', 'meshconfig', 'controllers'],
 };
 
 function* sourceFiles(dir: string): Generator<string> {

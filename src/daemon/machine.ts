@@ -3,7 +3,8 @@
  * runtime and the pod runtime over both. The daemon and the offline teardown (`meshbox down` with no
  * daemon running) build them the same way, so both find the same pods, attachments and containers.
  */
-import { rmSync } from 'node:fs';
+import { existsSync, rmdirSync, rmSync } from 'node:fs';
+import { isMountPoint } from '../runtime/host-rootfs.js';
 import { join } from 'node:path';
 import type { ConfigMap, Pod, Secret } from '../api/types.js';
 import { bridgeConflist } from '../cni/bridge-conflist.js';
@@ -61,7 +62,7 @@ export function buildMachine(cfg: DaemonConfig, paths: DerivedConfig, log: Logge
 }
 
 /** State files and folders meshbox keeps under the state folder (all removed by `meshbox down`). */
-const STATE_ENTRIES = ['meshbox.db', 'meshbox.db-wal', 'meshbox.db-shm', 'cni', 'pods', 'containers', 'runc', 'rootfs', 'meshbox.pid', 'config.json'];
+const STATE_ENTRIES = ['meshbox.db', 'meshbox.db-wal', 'meshbox.db-shm', 'cni', 'pods', 'containers', 'runc', 'meshbox.pid', 'config.json'];
 
 /**
  * Removes everything: every pod's containers (gracefully, with at most `maxGraceSeconds`), netns,
@@ -79,4 +80,11 @@ export async function removeEverything(cfg: DaemonConfig, machine: Machine, log:
   await teardownNetworkPolicies(cfg.bridge).catch(warn('network policy teardown'));
   await teardownHostNetwork({ bridge: cfg.bridge }).catch(warn('host network teardown'));
   for (const entry of STATE_ENTRIES) rmSync(join(cfg.stateDir, entry), { recursive: true, force: true });
+  // The rootfs folder is a bind of the host's /: never remove it recursively. Only an empty folder
+  // that is no longer a mount point goes (rmdir), so a failed unmount can never delete host files.
+  const rootfs = join(cfg.stateDir, 'rootfs');
+  if (existsSync(rootfs)) {
+    if (await isMountPoint(rootfs)) log.warn({ rootfs }, 'host rootfs is still mounted; leaving it (umount -R it by hand)');
+    else rmdirSync(rootfs);
+  }
 }
