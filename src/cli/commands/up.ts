@@ -1,7 +1,6 @@
 /** meshbox up [-f PATH]... [--detach] [--bridge ...]: start the daemon, then apply PATHs. */
 import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
-import { up } from '../up-down.js';
 import { collect, positiveInt } from './common.js';
 
 export function register(program: Command, ctx: CliContext): void {
@@ -18,6 +17,8 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--egress', 'let pod traffic leave this machine (off by default)')
     .action(async (opts: { filename: string[]; detach?: boolean; bridge?: string; podCidr?: string; serviceCidr?: string; clusterDomain?: string; dnsPort?: number; egress?: boolean }) => {
       const stateDir = ctx.stateDir();
+      // the daemon's modules load only for this command: other commands stay quick to start
+      const { up } = await import('../up-down.js');
       await up(
         {
           stateDir,
