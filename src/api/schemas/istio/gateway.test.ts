@@ -71,7 +71,7 @@ describe('Gateway', () => {
           hosts: ["*"]
       `),
       at: 'istio.yaml:9:48: spec.servers[0].port.protocol',
-      message: 'protocol HTTPS is not supported by meshbox yet: TLS on gateways waits for the mTLS milestone',
+      message: 'protocol HTTPS is not supported by meshbox yet: TLS on gateways waits for the mTLS milestone; use protocol HTTP',
     },
     {
       name: 'an unknown protocol',

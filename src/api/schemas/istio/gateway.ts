@@ -9,7 +9,7 @@ import { isPlainObject } from '../../walk-schema.js';
 import { kindSchema } from '../meta.js';
 import { labels, namespacedHost, port, protocolName } from './common.js';
 
-const NO_TLS = 'TLS on gateways waits for the mTLS milestone; serve HTTP and terminate TLS in front of meshbox';
+const NO_TLS = 'TLS on gateways waits for the mTLS milestone; use protocol HTTP and terminate TLS in front of meshbox';
 
 const serverPort = object({
   number: required(port),
@@ -25,7 +25,7 @@ const server = object({
   hosts: required(array(nonEmptyString(namespacedHost({ allowTilde: false, requireNamespace: false })), { minItems: 1 })),
   bind: nonEmptyString(ipAddress),
   name: nonEmptyString(),
-  tls: rejected(NO_TLS),
+  tls: rejected('TLS on gateways waits for the mTLS milestone; remove tls and terminate TLS in front of meshbox'),
   defaultEndpoint: rejected('defaultEndpoint is for Sidecar ingress listeners; remove it'),
 });
 
