@@ -2,7 +2,8 @@
 // ConfigMap in app.yaml (what pods actually run), each service starts as a child process on port 0,
 // and the frontend is called like a browser or the loadgen would. Checks the page is built from all
 // three backends, headers are propagated, and a failing, slow or absent backend degrades the page
-// instead of failing the frontend. Also: every manifest of the example loads without issues.
+// instead of failing the frontend. Also: every manifest of the example loads without issues, and
+// the control plane turns mesh/ into the routes the files describe (canary, header route, ...).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -13,6 +14,9 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AddressInfo } from 'node:net';
 import { formatIssue, loadManifests } from '../src/api/manifest.js';
+import type { KubeObject } from '../src/api/types.js';
+import { MeshIndex, SnapshotBuilder, type MeshState } from '../src/controlplane/translate/index.js';
+import { validateSnapshot } from '../src/meshconfig/validate-snapshot.js';
 
 /** The repository root, found from the built test's location (dist/test or .build/NAME/test). */
 function repoRoot(): string {
@@ -275,5 +279,80 @@ describe('examples/shop', () => {
     assert.match(out, /reviews=\{[^}]*->v2/);
     assert.equal(lg.exitCode, null, 'idles after the run instead of exiting (no restart loop)');
     lg.kill('SIGTERM');
+  });
+});
+
+/** The whole example as the control plane would see it: one Running pod per Deployment, Endpoints by selector. */
+function shopMeshState(): MeshState {
+  const files = ['app.yaml', ...readdirSync(join(SHOP, 'mesh')).filter((f) => f.endsWith('.yaml')).map((f) => join('mesh', f))];
+  const loaded = loadManifests(files.map((f) => ({ path: f, text: readFileSync(join(SHOP, f), 'utf8') })));
+  assert.deepEqual(loaded.issues, []);
+  const ns = 'default';
+  const placed = <T,>(o: KubeObject): T => ({ ...o, metadata: { ...o.metadata, namespace: ns, creationTimestamp: '2026-01-01T00:00:00Z' } }) as T;
+  const objs = loaded.documents.map((d) => d.object as KubeObject & { spec: any });
+  const of = (kind: string) => objs.filter((o) => o.kind === kind);
+  const pods = of('Deployment').map((d, i) => ({
+    apiVersion: 'v1', kind: 'Pod',
+    metadata: { name: `${d.metadata.name}-5d8f7c9b6-x${i}x1z`, namespace: ns, uid: `uid-${i}`, labels: d.spec.template.metadata.labels },
+    spec: d.spec.template.spec,
+    status: { phase: 'Running', podIP: `10.244.0.${10 + i}` },
+  }));
+  const services = of('Service').map((s, i) => ({ ...placed<any>(s), spec: { ...s.spec, clusterIP: `10.96.0.${10 + i}` } }));
+  const endpoints = services.map((s) => {
+    const selected = pods.filter((p) => Object.entries(s.spec.selector as Record<string, string>).every(([k, v]) => p.metadata.labels[k] === v));
+    assert.ok(selected.length > 0, `service ${s.metadata.name} selects a pod`);
+    const port = selected[0]!.spec.containers[0].ports[0].containerPort as number;
+    return {
+      apiVersion: 'v1', kind: 'Endpoints', metadata: { name: s.metadata.name, namespace: ns },
+      subsets: [{ addresses: selected.map((p) => ({ ip: p.status.podIP, targetRef: { kind: 'Pod', name: p.metadata.name, namespace: ns } })), ports: [{ name: 'http', port }] }],
+    };
+  });
+  return {
+    pods, services, endpoints,
+    virtualServices: of('VirtualService').map((o) => placed(o)),
+    destinationRules: of('DestinationRule').map((o) => placed(o)),
+    gateways: of('Gateway').map((o) => placed(o)),
+    serviceEntries: [],
+    sidecars: [],
+  } as unknown as MeshState;
+}
+
+describe('examples/shop/mesh through the control plane', () => {
+  const state = shopMeshState();
+  const builder = new SnapshotBuilder(new MeshIndex(state));
+  const ipOf = (prefix: string) => state.pods.find((p) => p.metadata.name.startsWith(prefix))!.status!.podIP!;
+
+  test("the frontend's sidecar gets the canary, the header route, retries, timeouts and outlier detection", () => {
+    const { snapshot, warnings } = builder.sidecar(state.pods.find((p) => p.metadata.name.startsWith('frontend'))!);
+    assert.deepEqual(warnings, []);
+    assert.deepEqual(validateSnapshot({ ...snapshot, version: '1' }).issues, [], 'the proxy accepts it');
+    const hosts = snapshot.routes.find((r) => r.name === 'outbound')!.virtualHosts;
+    const host = (name: string) => hosts.find((v) => v.name === `${name}.default.svc.cluster.local:9080`)!;
+    const cluster = (name: string) => snapshot.clusters.find((c) => c.name === name)!;
+
+    const [tester, canary] = host('reviews').routes;
+    assert.deepEqual(tester!.match, [{ headers: { 'x-user': { exact: 'tester' } } }]);
+    assert.deepEqual(tester!.route, [{ cluster: 'outbound|9080|v2|reviews.default.svc.cluster.local', weight: 100 }]);
+    assert.deepEqual(canary!.route, [
+      { cluster: 'outbound|9080|v1|reviews.default.svc.cluster.local', weight: 90 },
+      { cluster: 'outbound|9080|v2|reviews.default.svc.cluster.local', weight: 10 },
+    ]);
+    assert.deepEqual(cluster('outbound|9080|v1|reviews.default.svc.cluster.local').endpoints, [{ address: ipOf('reviews-v1'), port: 9080 }]);
+    assert.deepEqual(cluster('outbound|9080|v2|reviews.default.svc.cluster.local').endpoints, [{ address: ipOf('reviews-v2'), port: 9080 }]);
+
+    const catalogRoute = host('catalog').routes[0]!;
+    assert.equal(catalogRoute.timeout, '1s');
+    assert.deepEqual(catalogRoute.retries, { attempts: 3, perTryTimeout: '300ms', retryOn: '5xx,reset,connect-failure' });
+    assert.equal(cluster('outbound|9080||catalog.default.svc.cluster.local').outlierDetection?.consecutive5xxErrors, 3);
+    assert.equal(host('inventory').routes[0]!.timeout, '500ms');
+  });
+
+  test('the ingress gateway listens on 127.0.0.1:8080 and sends everything to the frontend', () => {
+    const { snapshot, warnings } = builder.gateway({ namespace: 'default', name: 'ingressgateway', labels: { istio: 'ingressgateway' } });
+    assert.deepEqual(warnings, []);
+    assert.deepEqual(validateSnapshot({ ...snapshot, version: '1' }).issues, []);
+    assert.deepEqual(snapshot.listeners.map((l) => [l.address, l.port]), [['127.0.0.1', 8080]]);
+    const routes = snapshot.routes.flatMap((r) => r.virtualHosts.flatMap((v) => v.routes));
+    assert.deepEqual(routes.map((r) => r.route), [[{ cluster: 'outbound|8080||frontend.default.svc.cluster.local', weight: 100 }]]);
   });
 });
