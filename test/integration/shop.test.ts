@@ -1,7 +1,8 @@
 // The shop example (examples/shop/app.yaml) on a real daemon: real pods (runc + CNI), Deployments,
 // readiness probes, Services with ClusterIPs and cluster DNS. A client pod calls the frontend by its
 // Service name; every backend must answer from a pod of its own Deployment, the loadgen must get
-// pages, and a backend scaled to zero must degrade the page, not fail it. No mesh yet (no sidecars).
+// pages, the mesh config in mesh/ must be accepted, and a backend scaled to zero must degrade the
+// page, not fail it. No sidecars yet: the traffic runs over the plain Service path.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -100,6 +101,14 @@ spec:
       const logs = await h.cli(['logs', loadgenPod]);
       return /status=\{[^}]*"200":\d+/.test(logs.stdout);
     }, 60_000);
+
+    // the daemon accepts the mesh config as written (sidecars that act on it come with the mesh)
+    const mesh = await h.cli(['apply', '-f', join(REPO_ROOT, 'examples', 'shop', 'mesh')]);
+    assert.equal(mesh.code, 0, mesh.stderr);
+    const vs = await h.list(`/apis/networking.istio.io/v1/namespaces/${NS}/virtualservices`);
+    assert.deepEqual(vs.map((o) => o.metadata.name).sort(), ['catalog', 'inventory', 'reviews', 'shop-ingress']);
+    const dr = await h.list(`/apis/networking.istio.io/v1/namespaces/${NS}/destinationrules`);
+    assert.deepEqual(dr.map((o) => o.metadata.name).sort(), ['catalog', 'reviews']);
 
     // a backend without ready pods degrades the page at once; the frontend names it
     const scaled = await h.cli(['scale', 'deployment/catalog', '--replicas', '0']);
