@@ -6,7 +6,6 @@
 import { base64, dns1123Subdomain } from '../../formats.js';
 import {
   array,
-  atMostOne,
   boolean,
   deprecated,
   exactlyOne,
@@ -191,12 +190,12 @@ const rewrite = object(
 
 const retries = object(
   {
-  attempts: integer({ min: 0, max: 100 }),
-  perTryTimeout: string(istioDuration({ allowZero: true })),
-  retryOn,
-  retryRemoteLocalities: boolean(),
-  retryIgnorePreviousHosts: rejected(NOT_YET('retries.retryIgnorePreviousHosts', 'meshbox already prefers another endpoint on a retry')),
-  backoff: rejected(NOT_YET('retries.backoff', 'meshbox retries with exponential back-off and jitter from 25ms')),
+    attempts: integer({ min: 0, max: 100 }),
+    perTryTimeout: string(istioDuration({ allowZero: true })),
+    retryOn,
+    retryRemoteLocalities: boolean(),
+    retryIgnorePreviousHosts: rejected(NOT_YET('retries.retryIgnorePreviousHosts', 'meshbox already prefers another endpoint on a retry')),
+    backoff: rejected(NOT_YET('retries.backoff', 'meshbox retries with exponential back-off and jitter from 25ms')),
   },
   // Istio: a missing attempts is 0, which turns retries off, so the other settings would do nothing
   (r: Record<string, unknown>, ctx) => {
