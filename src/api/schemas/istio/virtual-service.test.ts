@@ -171,6 +171,58 @@ describe('VirtualService: Istio documentation examples load clean', () => {
     `, 2);
   });
 
+  it('request routing: virtual-service-all-v1 (four VirtualServices in one file)', () => {
+    const text = ['productpage', 'reviews', 'ratings', 'details']
+      .map((h) => `apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata:\n  name: ${h}\nspec:\n  hosts:\n  - ${h}\n  http:\n  - route:\n    - destination:\n        host: ${h}\n        subset: v1\n`)
+      .join('---\n');
+    assertClean(text, 4);
+  });
+
+  it('TCP traffic shifting: tcp-echo 80/20 through a TCP gateway', () => {
+    assertClean(yaml`
+      apiVersion: networking.istio.io/v1
+      kind: Gateway
+      metadata:
+        name: tcp-echo-gateway
+      spec:
+        selector:
+          istio: ingressgateway
+        servers:
+        - port:
+            number: 31400
+            name: tcp
+            protocol: TCP
+          hosts:
+          - "*"
+      ---
+      apiVersion: networking.istio.io/v1
+      kind: VirtualService
+      metadata:
+        name: tcp-echo
+      spec:
+        hosts:
+        - "*"
+        gateways:
+        - tcp-echo-gateway
+        tcp:
+        - match:
+          - port: 31400
+          route:
+          - destination:
+              host: tcp-echo
+              port:
+                number: 9000
+              subset: v1
+            weight: 80
+          - destination:
+              host: tcp-echo
+              port:
+                number: 9000
+              subset: v2
+            weight: 20
+    `, 2);
+  });
+
   it('headers, rewrite, redirect, directResponse, matches on method, authority, query and absence, tcp routes', () => {
     assertClean(vs(yaml`
       - name: legacy
