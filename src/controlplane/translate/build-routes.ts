@@ -7,7 +7,7 @@
 import type { Cluster, Route, RouteMatch, StringMatch, VirtualHost } from '../../meshconfig/types.js';
 import { effectivePolicy } from './traffic-policy.js';
 import { labelsMatch, type MeshIndex, type MeshPort, type MeshService } from './mesh-index.js';
-import type { Destination, HTTPMatchRequest, HTTPRoute, StringMatchIn, VirtualService } from './mesh-types.js';
+import type { Destination, DestinationRule, HTTPMatchRequest, HTTPRoute, StringMatchIn, VirtualService } from './mesh-types.js';
 import { clusterProtocol } from './protocol.js';
 
 export interface TranslationWarning {
@@ -30,8 +30,21 @@ export function clusterName(port: number, subset: string, fqdn: string): string 
   return `outbound|${port}|${subset}|${fqdn}`;
 }
 
+// Clusters by (MeshPort identity, subset), valid while the service and DestinationRule objects are the same.
+const CLUSTER_MEMO = new WeakMap<MeshPort, Map<string, { svc: MeshService; dr: DestinationRule | undefined; cluster: Cluster }>>();
+
 export function outboundCluster(index: MeshIndex, svc: MeshService, port: MeshPort, clientNamespace: string, subset?: string): Cluster {
   const dr = index.destinationRule(svc.fqdn, clientNamespace);
+  let memo = CLUSTER_MEMO.get(port);
+  if (!memo) CLUSTER_MEMO.set(port, (memo = new Map()));
+  const hit = memo.get(subset ?? '');
+  if (hit && hit.svc === svc && hit.dr === dr) return hit.cluster;
+  const cluster = buildOutboundCluster(svc, port, dr, subset);
+  memo.set(subset ?? '', { svc, dr, cluster });
+  return cluster;
+}
+
+function buildOutboundCluster(svc: MeshService, port: MeshPort, dr: DestinationRule | undefined, subset: string | undefined): Cluster {
   const subsetDef = subset === undefined ? undefined : dr?.spec.subsets?.find((s) => s.name === subset);
   const policy = effectivePolicy(dr, port.port, subset);
   const endpoints = (subsetDef ? port.endpoints.filter((e) => labelsMatch(subsetDef.labels, e.labels)) : subset === undefined ? port.endpoints : []).map((e) => ({
@@ -62,6 +75,8 @@ export function serviceClusters(index: MeshIndex, svc: MeshService, port: MeshPo
   return [outboundCluster(index, svc, port, clientNamespace), ...(dr?.spec.subsets ?? []).map((s) => outboundCluster(index, svc, port, clientNamespace, s.name))];
 }
 
+const VHOST_MEMO = new WeakMap<MeshPort, Map<string, { svc: MeshService; vs: VirtualService | undefined; dr: DestinationRule | undefined; vh: VirtualHost }>>();
+
 /** Builds routes; clusters they need beyond the service clusters (undefined subsets) land in `extraClusters`. */
 export class RouteTranslator {
   readonly #index: MeshIndex;
@@ -75,9 +90,28 @@ export class RouteTranslator {
   }
 
   /** The virtual host of one service port for a sidecar: its VirtualService's routes, else the default route. */
-  serviceVirtualHost(svc: MeshService, port: MeshPort, domains: string[]): VirtualHost {
-    const name = `${svc.fqdn}:${port.port}`;
+  serviceVirtualHost(svc: MeshService, port: MeshPort, domains: () => string[]): VirtualHost {
     const vs = this.#index.virtualServices(svc.fqdn);
+    const first = vs[0];
+    const dr = this.#index.destinationRule(svc.fqdn, this.#ctx.clientNamespace);
+    // Reuse last generation's virtual host when nothing it was built from changed (and it only
+    // routes to its own service, whose DestinationRule is part of the key).
+    const cacheable = !this.#index.hasSourceLabels && vs.length <= 1;
+    let memo = VHOST_MEMO.get(port);
+    if (!memo) VHOST_MEMO.set(port, (memo = new Map()));
+    const hit = memo.get(this.#ctx.clientNamespace);
+    if (cacheable && hit && hit.svc === svc && hit.vs === first && hit.dr === dr) return hit.vh;
+    const warningsBefore = this.warnings.length;
+    const extraBefore = this.extraClusters.size;
+    const vh = this.#buildVirtualHost(svc, port, domains(), vs);
+    const selfOnly = vh.routes.every((r) => [...(r.route ?? []), ...(r.mirror ? [r.mirror] : [])].every((w) => w.cluster.endsWith(`|${svc.fqdn}`)));
+    if (cacheable && selfOnly && this.warnings.length === warningsBefore && this.extraClusters.size === extraBefore) memo.set(this.#ctx.clientNamespace, { svc, vs: first, dr, vh });
+    else memo.delete(this.#ctx.clientNamespace);
+    return vh;
+  }
+
+  #buildVirtualHost(svc: MeshService, port: MeshPort, domains: string[], vs: readonly VirtualService[]): VirtualHost {
+    const name = `${svc.fqdn}:${port.port}`;
     const first = vs[0];
     if (vs.length > 1) {
       this.warnings.push({

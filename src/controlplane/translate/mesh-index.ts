@@ -59,6 +59,8 @@ function byAge<T extends { metadata: { creationTimestamp?: string; name: string;
   return ka < kb ? -1 : ka > kb ? 1 : 0;
 }
 
+const SERVICE_CACHE = new WeakMap<Service, { ep: Endpoints | undefined; pods: (Pod | undefined)[]; domain: string; ms: MeshService }>();
+
 export class MeshIndex {
   readonly domain: string;
   readonly rootNamespace: string;
@@ -179,6 +181,20 @@ export class MeshIndex {
   }
 
   #fromService(svc: Service, ep: Endpoints | undefined): MeshService {
+    const ns = svc.metadata.namespace ?? 'default';
+    // Informer objects keep their identity until they change: reuse last generation's MeshService
+    // when the Service, its Endpoints and every pod behind them are the same objects, so that the
+    // clusters and routes built from it (memoised by identity) are reused too.
+    const pods: (Pod | undefined)[] = [];
+    for (const subset of ep?.subsets ?? []) for (const a of subset.addresses ?? []) pods.push(a.targetRef ? this.pod(a.targetRef.namespace ?? ns, a.targetRef.name) : undefined);
+    const cached = SERVICE_CACHE.get(svc);
+    if (cached && cached.ep === ep && cached.domain === this.domain && cached.pods.length === pods.length && cached.pods.every((p, i) => p === pods[i])) return cached.ms;
+    const ms = this.#buildService(svc, ep);
+    SERVICE_CACHE.set(svc, { ep, pods, domain: this.domain, ms });
+    return ms;
+  }
+
+  #buildService(svc: Service, ep: Endpoints | undefined): MeshService {
     const ns = svc.metadata.namespace ?? 'default';
     const ports = (svc.spec.ports ?? []).map((p): MeshPort => {
       const endpoints: MeshEndpoint[] = [];

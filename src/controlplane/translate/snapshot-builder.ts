@@ -16,7 +16,7 @@
  */
 import type { Cluster, Listener, RouteConfig, Snapshot, VirtualHost } from '../../meshconfig/types.js';
 import { hostMatches, labelsMatch, type MeshIndex, type MeshService } from './mesh-index.js';
-import type { Gateway, Pod, Sidecar } from './mesh-types.js';
+import type { Gateway, Pod, Service, Sidecar } from './mesh-types.js';
 import { clusterProtocol, isHttpLike, portProtocol } from './protocol.js';
 import { RouteTranslator, objectName, serviceClusters, type TranslationWarning } from './build-routes.js';
 
@@ -42,6 +42,8 @@ export interface GatewayIdentity {
   name: string;
   labels: Record<string, string>;
 }
+
+const INBOUND_MEMO = new WeakMap<Pod, { services: readonly Service[]; meshes: (MeshService | undefined)[]; result: { clusters: Cluster[]; virtualHosts: VirtualHost[] } }>();
 
 export class SnapshotBuilder {
   readonly index: MeshIndex;
@@ -80,7 +82,7 @@ export class SnapshotBuilder {
       if (sidecar && !egressAllows(sidecar, svc, namespace)) continue;
       for (const port of svc.ports) {
         clusters.push(...serviceClusters(this.index, svc, port, namespace));
-        if (isHttpLike(port.protocol)) virtualHosts.push(rt.serviceVirtualHost(svc, port, domainsFor(svc, port.port, namespace)));
+        if (isHttpLike(port.protocol)) virtualHosts.push(rt.serviceVirtualHost(svc, port, () => domainsFor(svc, port.port, namespace)));
       }
     }
     const have = new Set(clusters.map((c) => c.name));
@@ -132,6 +134,17 @@ export class SnapshotBuilder {
   #inbound(pod: Pod): { clusters: Cluster[]; virtualHosts: VirtualHost[] } {
     const ns = pod.metadata.namespace ?? 'default';
     const services = this.index.servicesOfPod.get(`${ns}/${pod.metadata.name}`) ?? [];
+    const meshes = services.map((svc) => this.index.service(`${svc.metadata.name}.${ns}.svc.${this.index.domain}`));
+    // Same pod, same services, same MeshService objects: last generation's inbound objects (and their encodings) still hold.
+    const hit = INBOUND_MEMO.get(pod);
+    if (hit && hit.services.length === services.length && hit.services.every((s, i) => s === services[i]) && hit.meshes.every((m, i) => m === meshes[i])) return hit.result;
+    const result = this.#buildInbound(pod, services);
+    INBOUND_MEMO.set(pod, { services, meshes, result });
+    return result;
+  }
+
+  #buildInbound(pod: Pod, services: readonly Service[]): { clusters: Cluster[]; virtualHosts: VirtualHost[] } {
+    const ns = pod.metadata.namespace ?? 'default';
     const containerPorts = pod.spec.containers.flatMap((c) => c.ports ?? []);
     const ports = new Map<number, { protocol: ReturnType<typeof portProtocol>; domains: string[]; svc?: string }>();
     for (const svc of services) {

@@ -103,29 +103,57 @@ export interface NamedBody {
 
 /** Encodes a resource; `previous` with the same body JSON is returned as is (no hashing, shared strings). */
 export function encodeResource(name: string, body: unknown, previous?: EncodedResource): EncodedResource {
+  const known = typeof body === 'object' && body !== null ? ENCODED.get(body) : undefined;
+  if (known && known.name === name) return previous && previous.hash === known.hash ? previous : known;
   const bodyJson = JSON.stringify(body);
-  if (previous && previous.bodyJson === bodyJson) return previous;
-  const hash = createHash('sha1').update(bodyJson).digest('base64url').slice(0, 16);
-  return { name, hash, bodyJson, json: `{"name":${JSON.stringify(name)},"hash":"${hash}","body":${bodyJson}}` };
+  let enc: EncodedResource;
+  if (previous && previous.bodyJson === bodyJson) enc = previous;
+  else {
+    const hash = createHash('sha1').update(bodyJson).digest('base64url').slice(0, 16);
+    enc = { name, hash, bodyJson, json: `{"name":${JSON.stringify(name)},"hash":"${hash}","body":${bodyJson}}` };
+  }
+  if (typeof body === 'object' && body !== null) ENCODED.set(body, enc);
+  return enc;
 }
 
 export function virtualHostResourceName(routeConfig: string, vh: string): string {
   return `${routeConfig}/${vh}`;
 }
 
+// Wrappers per source object: a config object that is reused across generations keeps the same
+// wire bodies, so their encoding (encodeResource) is found by identity instead of re-serialised.
+const CLUSTER_BODIES = new WeakMap<Cluster, [NamedBody, NamedBody]>();
+const VHOST_BODIES = new WeakMap<VirtualHost, Map<string, NamedBody>>();
+const ENCODED = new WeakMap<object, EncodedResource>();
+
 /** Splits a (partial) snapshot into named resources per type. */
 export function snapshotResources(s: Pick<Snapshot, 'listeners' | 'routes' | 'clusters'>): Record<ResourceType, NamedBody[]> {
   const out: Record<ResourceType, NamedBody[]> = { clusters: [], endpoints: [], listeners: [], routes: [] };
   for (const c of s.clusters) {
-    const { endpoints, ...rest } = c;
-    out.clusters.push({ name: c.name, body: { ...rest, endpoints: [] } satisfies Cluster });
-    out.endpoints.push({ name: c.name, body: { cluster: c.name, endpoints } satisfies EndpointsResource });
+    let pair = CLUSTER_BODIES.get(c);
+    if (!pair) {
+      const { endpoints, ...rest } = c;
+      pair = [
+        { name: c.name, body: { ...rest, endpoints: [] } satisfies Cluster },
+        { name: c.name, body: { cluster: c.name, endpoints } satisfies EndpointsResource },
+      ];
+      CLUSTER_BODIES.set(c, pair);
+    }
+    out.clusters.push(pair[0]);
+    out.endpoints.push(pair[1]);
   }
   for (const l of s.listeners) out.listeners.push({ name: l.name, body: l satisfies Listener });
   for (const rc of s.routes) {
     out.routes.push({ name: rc.name, body: { kind: 'routeConfig', name: rc.name, virtualHosts: rc.virtualHosts.map((v) => v.name) } satisfies RouteConfigHeader });
     for (const vh of rc.virtualHosts) {
-      out.routes.push({ name: virtualHostResourceName(rc.name, vh.name), body: { kind: 'virtualHost', routeConfig: rc.name, virtualHost: vh } satisfies VirtualHostResource });
+      let byRc = VHOST_BODIES.get(vh);
+      if (!byRc) VHOST_BODIES.set(vh, (byRc = new Map()));
+      let nb = byRc.get(rc.name);
+      if (!nb) {
+        nb = { name: virtualHostResourceName(rc.name, vh.name), body: { kind: 'virtualHost', routeConfig: rc.name, virtualHost: vh } satisfies VirtualHostResource };
+        byRc.set(rc.name, nb);
+      }
+      out.routes.push(nb);
     }
   }
   return out;
