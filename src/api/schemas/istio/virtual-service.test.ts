@@ -358,7 +358,17 @@ describe('VirtualService: errors point at the field', () => {
           ${TO_REVIEWS}
       `),
       at: 'istio.yaml:11:16: spec.http[0].retries.retryOn',
-      message: 'unknown condition "connect-failur"',
+      message: 'unknown condition "connect-failur", did you mean connect-failure?',
+    },
+    {
+      name: 'a retryOn condition far from any known one',
+      text: vs(yaml`
+        - retries: {attempts: 2, retryOn: "5xx,on-a-whim"}
+          route:
+          ${TO_REVIEWS}
+      `),
+      at: 'istio.yaml:9:37: spec.http[0].retries.retryOn',
+      message: 'unknown condition "on-a-whim"; use 5xx, gateway-error',
     },
     {
       name: 'a regex with a lookahead RE2 refuses',

@@ -19,6 +19,7 @@ import {
   string,
   type Check,
 } from '../../schema.js';
+import { suggest } from '../../suggest.js';
 import { isPlainObject } from '../../walk-schema.js';
 import { kindSchema } from '../meta.js';
 import {
@@ -71,6 +72,8 @@ const retryOn = nonEmptyString({
         const code = Number(part);
         if (code < 100 || code > 599) return `retryOn: ${part} is not an HTTP status code (100-599)`;
       } else if (!RETRY_ON_CONDITIONS.includes(part)) {
+        const close = suggest(part, RETRY_ON_CONDITIONS);
+        if (close) return `retryOn: unknown condition ${JSON.stringify(part)}, did you mean ${close}?`;
         return `retryOn: unknown condition ${JSON.stringify(part)}; use ${RETRY_ON_CONDITIONS.join(', ')} or an HTTP status code such as 503`;
       }
     }
