@@ -155,3 +155,30 @@ test('ingress gateway: listener on 127.0.0.1:8080, routes from the bound Virtual
   const none = build(state).gateway({ namespace: 'shop', name: 'other', labels: { istio: 'egress' } });
   assert.deepEqual(none.snapshot.listeners, []);
 });
+
+test('generations reuse unchanged objects and never serve stale ones (DR, pod labels, VS changes)', () => {
+  const state = bookinfo();
+  const pp = podOf(state, 'productpage');
+  const first = build(state).sidecar(pp).snapshot;
+  const again = build(state).sidecar(pp).snapshot;
+  const cl = (s: Snapshot, n: string) => s.clusters.find((c) => c.name === n)!;
+  const v1 = 'outbound|9080|v1|reviews.shop.svc.cluster.local';
+  assert.strictEqual(cl(again, v1), cl(first, v1), 'unchanged inputs: the same cluster object');
+  assert.strictEqual(again.routes[0]!.virtualHosts[1], first.routes[0]!.virtualHosts[1]);
+
+  // A pod changes labels (v2 → v1): the v1 subset gains it, through a new Pod object as the informer hands out.
+  const relabeled = state.pods.map((p) => (p.metadata.name.startsWith('reviews-v2') ? { ...p, metadata: { ...p.metadata, labels: { app: 'reviews', version: 'v1' } } } : p));
+  const s2 = build({ ...state, pods: relabeled }).sidecar(pp).snapshot;
+  assert.deepEqual(cl(s2, v1).endpoints.map((e) => e.address), ['10.244.0.21', '10.244.0.22']);
+
+  // A new DestinationRule object: new policy.
+  const dr2 = { ...state.destinationRules[0]!, spec: { ...state.destinationRules[0]!.spec, trafficPolicy: { loadBalancer: { simple: 'RANDOM' as const } } } };
+  const s3 = build({ ...state, destinationRules: [dr2] }).sidecar(pp).snapshot;
+  assert.deepEqual(cl(s3, v1).lbPolicy, { simple: 'RANDOM' });
+
+  // A new VirtualService object: new routes.
+  const vs2 = vs('shop', 'reviews', { hosts: ['reviews'], http: [{ route: [{ destination: { host: 'reviews', subset: 'v3' } }] }] });
+  const s4 = build({ ...state, virtualServices: [vs2, ...state.virtualServices.slice(1)] }).sidecar(pp).snapshot;
+  const vh = s4.routes[0]!.virtualHosts.find((v) => v.name.startsWith('reviews.'))!;
+  assert.deepEqual(vh.routes.map((r) => r.route?.[0]?.cluster), ['outbound|9080|v3|reviews.shop.svc.cluster.local']);
+});
