@@ -9,7 +9,7 @@ import type { Logger } from '../../core/logger.js';
 import { terminal, type ReconcileContext, type ReconcileResult, type Reconciler } from '../../reconcile/controller.js';
 import { splitKey } from '../../reconcile/informer.js';
 import type { Store } from '../../store/types.js';
-import type { WorkloadEvents } from '../replicaset/replicaset-reconciler.js';
+import type { WorkloadEvents } from '../workloads-shared/pod-control.js';
 import { claimObjects } from '../workloads-shared/controller-ref.js';
 import { InvalidIntOrPercent } from '../workloads-shared/errors.js';
 import { workloadSelector } from '../workloads-shared/pod-template.js';

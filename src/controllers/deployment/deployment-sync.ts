@@ -12,7 +12,7 @@ import type { Pod } from '../../api/types.js';
 import type { Logger } from '../../core/logger.js';
 import { findCause } from '../../core/errors.js';
 import type { Store } from '../../store/types.js';
-import type { WorkloadEvents } from '../replicaset/replicaset-reconciler.js';
+import type { WorkloadEvents } from '../workloads-shared/pod-control.js';
 import { controllerRefFor } from '../workloads-shared/controller-ref.js';
 import { isPodActive, isPodAvailable, isPodReady, nextAvailableInMs } from '../workloads-shared/pod-utils.js';
 import { DEPLOYMENTS, REPLICASETS, type Deployment, type DeploymentStatus, type ReplicaSet } from '../workloads-shared/types.js';

@@ -16,10 +16,10 @@ import { terminal, type ReconcileContext, type ReconcileResult, type Reconciler 
 import { splitKey } from '../../reconcile/informer.js';
 import type { LabelSelector } from '../../store/label-selector.js';
 import type { Store } from '../../store/types.js';
-import type { AdmitPod, WorkloadEvents } from '../replicaset/replicaset-reconciler.js';
-import { claimObjects, isStale } from '../workloads-shared/controller-ref.js';
+import { claimObjects } from '../workloads-shared/controller-ref.js';
 import { InvalidRestartPolicy } from '../workloads-shared/errors.js';
-import { podFromTemplate, workloadSelector } from '../workloads-shared/pod-template.js';
+import { PodControl, writeStatusIfChanged, type AdmitPod, type WorkloadEvents } from '../workloads-shared/pod-control.js';
+import { workloadSelector } from '../workloads-shared/pod-template.js';
 import { compareForDeletion, isPodActive, isPodReady, podRestarts } from '../workloads-shared/pod-utils.js';
 import { JOBS, PODS, type Job, type JobStatus } from '../workloads-shared/types.js';
 
@@ -68,14 +68,14 @@ export class JobReconciler implements Reconciler {
   readonly #events: WorkloadEvents;
   readonly #clock: Clock;
   readonly #backoffMs: number;
-  readonly #admit: AdmitPod;
+  readonly #pods: PodControl;
 
   constructor(options: JobReconcilerOptions) {
     this.#store = options.store;
     this.#events = options.events;
     this.#clock = options.clock ?? systemClock;
     this.#backoffMs = options.podFailureBackoffMs ?? DEFAULT_BACKOFF_MS;
-    this.#admit = options.admitPod ?? ((p) => p);
+    this.#pods = new PodControl(options.store, options.events, options.admitPod);
   }
 
   async reconcile(key: string, { log }: ReconcileContext): Promise<ReconcileResult> {
@@ -103,7 +103,7 @@ export class JobReconciler implements Reconciler {
 
     if (isJobFinished(job)) {
       // A finished Job keeps no running pods.
-      this.#deletePods(job, active, log);
+      this.#pods.deletePods(job, active, log);
       return;
     }
 
@@ -115,9 +115,9 @@ export class JobReconciler implements Reconciler {
     let failed = Math.max(prev.failed ?? 0, pods.filter((p) => p.status?.phase === 'Failed').length);
 
     if (job.spec.suspend) {
-      this.#deletePods(job, active, log);
+      this.#pods.deletePods(job, active, log);
       setCondition(conditions, { type: 'Suspended', status: 'True', reason: 'JobSuspended', message: 'Job suspended' }, now);
-      this.#write(job, { ...status, active: 0, ready: 0, succeeded, failed, conditions });
+      writeStatusIfChanged(this.#store, JOBS, job, { ...status, active: 0, ready: 0, succeeded, failed, conditions });
       return;
     }
     if (getCondition(conditions, 'Suspended')?.status === 'True') {
@@ -145,14 +145,14 @@ export class JobReconciler implements Reconciler {
     const completions = job.spec.completions ?? null;
     if (failure) {
       // The pods stopped for the failure count as failed too, as in Kubernetes.
-      failed += this.#deletePods(job, active, log);
+      failed += this.#pods.deletePods(job, active, log);
       active = [];
       setCondition(conditions, { type: 'Failed', status: 'True', ...failure }, now);
       this.#events.warning(job, failure.reason, failure.message);
     } else {
       const completeNow = completions !== null ? succeeded >= completions : succeeded > 0 && active.length === 0;
       if (completeNow) {
-        this.#deletePods(job, active, log);
+        this.#pods.deletePods(job, active, log);
         active = [];
         status.completionTime = rfc3339(now);
         setCondition(conditions, { type: 'Complete', status: 'True', reason: 'CompletionsReached', message: 'Reached expected number of succeeded pods' }, now);
@@ -163,14 +163,14 @@ export class JobReconciler implements Reconciler {
           completions !== null ? Math.max(0, Math.min(completions - succeeded, parallelism)) : succeeded > 0 ? active.length : parallelism;
         if (active.length > wantActive) {
           const doomed = [...active].sort(compareForDeletion).slice(0, active.length - wantActive);
-          this.#deletePods(job, doomed, log);
+          this.#pods.deletePods(job, doomed, log);
           active = active.filter((p) => !doomed.includes(p));
         } else if (active.length < wantActive) {
           const wait = this.#backoffRemaining(pods, failed, now);
           if (wait > 0) requeueAfter = wait;
           else {
             try {
-              active = [...active, ...this.#createPods(job, wantActive - active.length, log)];
+              active = [...active, ...this.#pods.createPods(job, job.spec.template, wantActive - active.length, log, jobPodLabels(job))];
             } catch (err) {
               this.#events.warning(job, 'FailedCreate', `Error creating: ${describeError(err)}`);
               throw err;
@@ -184,7 +184,7 @@ export class JobReconciler implements Reconciler {
       }
     }
 
-    this.#write(job, {
+    writeStatusIfChanged(this.#store, JOBS, job, {
       ...status,
       active: active.length,
       ready: active.filter(isPodReady).length,
@@ -209,42 +209,6 @@ export class JobReconciler implements Reconciler {
     if (last === 0) return 0;
     const delay = Math.min(this.#backoffMs * 2 ** Math.min(failed - 1, 20), MAX_BACKOFF_MS);
     return Math.max(0, last + delay - now);
-  }
-
-  #createPods(job: Job, count: number, log: Logger): Pod[] {
-    const created: Pod[] = [];
-    for (let i = 0; i < count; i++) {
-      const pod = this.#store.create(PODS, this.#admit(podFromTemplate(job.spec.template, job, jobPodLabels(job)))) as Pod;
-      created.push(pod);
-      this.#events.normal(job, 'SuccessfulCreate', `Created pod: ${pod.metadata.name}`);
-      log.debug({ pod: pod.metadata.name }, 'created pod');
-    }
-    return created;
-  }
-
-  #deletePods(job: Job, pods: readonly Pod[], log: Logger): number {
-    let deleted = 0;
-    for (const pod of pods) {
-      try {
-        this.#store.delete(PODS, pod.metadata.namespace, pod.metadata.name, { uid: pod.metadata.uid as string });
-      } catch (err) {
-        if (isStale(err)) continue;
-        throw err;
-      }
-      deleted++;
-      this.#events.normal(job, 'SuccessfulDelete', `Deleted pod: ${pod.metadata.name}`);
-      log.debug({ pod: pod.metadata.name }, 'deleted pod');
-    }
-    return deleted;
-  }
-
-  #write(job: Job, status: JobStatus): void {
-    if (JSON.stringify(job.status ?? {}) === JSON.stringify(status)) return;
-    try {
-      this.#store.updateStatus(JOBS, { ...job, status });
-    } catch (err) {
-      if (!isStale(err)) throw err;
-    }
   }
 }
 

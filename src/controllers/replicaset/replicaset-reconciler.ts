@@ -14,8 +14,9 @@ import type { Logger } from '../../core/logger.js';
 import { terminal, type ReconcileContext, type ReconcileResult, type Reconciler } from '../../reconcile/controller.js';
 import { splitKey } from '../../reconcile/informer.js';
 import type { Store } from '../../store/types.js';
-import { claimObjects, isStale } from '../workloads-shared/controller-ref.js';
-import { podFromTemplate, workloadSelector } from '../workloads-shared/pod-template.js';
+import { claimObjects } from '../workloads-shared/controller-ref.js';
+import { PodControl, writeStatusIfChanged, type AdmitPod, type WorkloadEvents } from '../workloads-shared/pod-control.js';
+import { workloadSelector } from '../workloads-shared/pod-template.js';
 import {
   compareForDeletion,
   isPodActive,
@@ -25,11 +26,7 @@ import {
 } from '../workloads-shared/pod-utils.js';
 import { PODS, REPLICASETS, type ReplicaSet, type ReplicaSetStatus } from '../workloads-shared/types.js';
 
-/** Anything with Kubernetes' event methods (EventRecorder). */
-export interface WorkloadEvents {
-  normal(obj: import('../../api/types.js').KubeObject, reason: string, message: string): unknown;
-  warning(obj: import('../../api/types.js').KubeObject, reason: string, message: string): unknown;
-}
+export type { AdmitPod, WorkloadEvents } from '../workloads-shared/pod-control.js';
 
 export interface ReplicaSetReconcilerOptions {
   store: Store;
@@ -38,28 +35,23 @@ export interface ReplicaSetReconcilerOptions {
   clock?: Clock;
   /** most pods created or deleted in one reconcile (Kubernetes' burstReplicas, 500) */
   burst?: number;
-  /**
-   * What the API server does to a new pod (defaults, admission: node binding, finalizer, sidecar
-   * injection). Controllers write to the store directly, so the daemon passes its admission here.
-   */
+  /** the API server's admission for new pods (see AdmitPod) */
   admitPod?: AdmitPod;
 }
-
-export type AdmitPod = (pod: Pod) => Pod;
 
 export class ReplicaSetReconciler implements Reconciler {
   readonly #store: Store;
   readonly #events: WorkloadEvents;
   readonly #clock: Clock;
   readonly #burst: number;
-  readonly #admit: AdmitPod;
+  readonly #pods: PodControl;
 
   constructor(options: ReplicaSetReconcilerOptions) {
     this.#store = options.store;
     this.#events = options.events;
     this.#clock = options.clock ?? systemClock;
     this.#burst = options.burst ?? 500;
-    this.#admit = options.admitPod ?? ((p) => p);
+    this.#pods = new PodControl(options.store, options.events, options.admitPod);
   }
 
   async reconcile(key: string, { log }: ReconcileContext): Promise<ReconcileResult> {
@@ -85,7 +77,7 @@ export class ReplicaSetReconciler implements Reconciler {
     let createError: unknown;
     if (active.length < want) {
       try {
-        changed = this.#createPods(rs, Math.min(want - active.length, this.#burst), log) > 0;
+        changed = this.#pods.createPods(rs, rs.spec.template, Math.min(want - active.length, this.#burst), log).length > 0;
       } catch (err) {
         // Reported on the ReplicaSet (event + ReplicaFailure), then retried with back-off below.
         createError = err;
@@ -94,7 +86,7 @@ export class ReplicaSetReconciler implements Reconciler {
       }
     } else if (active.length > want) {
       const doomed = [...active].sort(compareForDeletion).slice(0, Math.min(active.length - want, this.#burst));
-      changed = this.#deletePods(rs, doomed, log) > 0;
+      changed = this.#pods.deletePods(rs, doomed, log) > 0;
     }
 
     // Count what is true now: a re-list, cheap against the local store.
@@ -126,48 +118,10 @@ export class ReplicaSetReconciler implements Reconciler {
       );
     }
     if (conditions.length) status.conditions = conditions;
-    this.#writeStatus(rs, status);
+    writeStatusIfChanged(this.#store, REPLICASETS, rs, status);
     if (createError !== undefined) throw createError;
 
     const wait = nextAvailableInMs(after, minReady, now);
     return wait !== undefined ? { requeueAfter: wait } : undefined;
-  }
-
-  #createPods(rs: ReplicaSet, count: number, log: Logger): number {
-    let created = 0;
-    for (let i = 0; i < count; i++) {
-      const pod = this.#store.create(PODS, this.#admit(podFromTemplate(rs.spec.template, rs)));
-      created++;
-      this.#events.normal(rs, 'SuccessfulCreate', `Created pod: ${pod.metadata.name}`);
-      log.debug({ pod: pod.metadata.name }, 'created pod');
-    }
-    return created;
-  }
-
-  #deletePods(rs: ReplicaSet, pods: readonly Pod[], log: Logger): number {
-    let deleted = 0;
-    for (const pod of pods) {
-      try {
-        // uid precondition: never delete a newer pod that reused the name
-        this.#store.delete(PODS, pod.metadata.namespace, pod.metadata.name, { uid: pod.metadata.uid as string });
-      } catch (err) {
-        if (isStale(err)) continue;
-        throw err;
-      }
-      deleted++;
-      this.#events.normal(rs, 'SuccessfulDelete', `Deleted pod: ${pod.metadata.name}`);
-      log.debug({ pod: pod.metadata.name }, 'deleted pod');
-    }
-    return deleted;
-  }
-
-  #writeStatus(rs: ReplicaSet, status: ReplicaSetStatus): void {
-    if (JSON.stringify(rs.status ?? {}) === JSON.stringify(status)) return;
-    try {
-      this.#store.updateStatus(REPLICASETS, { ...rs, status });
-    } catch (err) {
-      // changed meanwhile: its watch event brings us back with the newer object
-      if (!isStale(err)) throw err;
-    }
   }
 }

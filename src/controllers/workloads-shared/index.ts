@@ -15,10 +15,11 @@ import type { Store } from '../../store/types.js';
 import { createDeploymentController } from '../deployment/deployment-controller.js';
 import { createJobController } from '../job/job-controller.js';
 import { createReplicaSetController } from '../replicaset/replicaset-controller.js';
-import type { AdmitPod } from '../replicaset/replicaset-reconciler.js';
+import type { AdmitPod } from './pod-control.js';
 
 export { createReplicaSetController, type WorkloadControllerOptions } from '../replicaset/replicaset-controller.js';
-export { ReplicaSetReconciler, type AdmitPod, type WorkloadEvents } from '../replicaset/replicaset-reconciler.js';
+export { ReplicaSetReconciler } from '../replicaset/replicaset-reconciler.js';
+export { PodControl, writeStatusIfChanged, type AdmitPod, type WorkloadEvents } from './pod-control.js';
 export { createDeploymentController } from '../deployment/deployment-controller.js';
 export { DeploymentReconciler } from '../deployment/deployment-reconciler.js';
 export { createJobController, type JobControllerOptions } from '../job/job-controller.js';
