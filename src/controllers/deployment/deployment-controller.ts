@@ -3,9 +3,9 @@
  * pods (through their ReplicaSet to its Deployment, for availability changes).
  */
 import type { KubeObject } from '../../api/types.js';
-import { Controller, controllerOwnerKey } from '../../reconcile/controller.js';
+import { controllerOwnerKey, type Controller } from '../../reconcile/controller.js';
 import type { Informer } from '../../reconcile/informer.js';
-import type { WorkloadControllerOptions } from '../replicaset/replicaset-controller.js';
+import { workloadController, type WorkloadControllerOptions } from '../workloads-shared/workload-controller.js';
 import { orphanToOwners } from '../workloads-shared/orphan-mapper.js';
 import { DEPLOYMENTS, PODS, REPLICASETS, type Deployment } from '../workloads-shared/types.js';
 import { DeploymentReconciler } from './deployment-reconciler.js';
@@ -20,13 +20,7 @@ export function createDeploymentController(options: WorkloadControllerOptions): 
     log: options.log,
     ...(options.clock ? { clock: options.clock } : {}),
   });
-  return new Controller({
-    name: 'deployment-controller',
-    reconciler,
-    workers: options.workers ?? 2,
-    log: options.log,
-    ...(options.clock ? { clock: options.clock } : {}),
-  })
+  return workloadController('deployment-controller', reconciler, options)
     .for(deployInformer)
     .owns(rsInformer, 'Deployment', 'apps/v1')
     .watches(rsInformer, orphanToOwners(deployInformer, (o) => (o as Deployment).spec?.selector))

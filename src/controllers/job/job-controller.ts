@@ -1,6 +1,6 @@
 /** Wires the Job reconciler: Jobs (root), their pods, and orphan pods its selector matches. */
-import { Controller } from '../../reconcile/controller.js';
-import type { WorkloadControllerOptions } from '../replicaset/replicaset-controller.js';
+import type { Controller } from '../../reconcile/controller.js';
+import { reconcilerOptions, workloadController, type WorkloadControllerOptions } from '../workloads-shared/workload-controller.js';
 import { orphanToOwners } from '../workloads-shared/orphan-mapper.js';
 import { JOBS, PODS, type Job } from '../workloads-shared/types.js';
 import { JobReconciler, jobSelector } from './job-reconciler.js';
@@ -14,20 +14,10 @@ export function createJobController(options: JobControllerOptions): Controller {
   const jobInformer = options.informers.informerFor(JOBS);
   const podInformer = options.informers.informerFor(PODS);
   const reconciler = new JobReconciler({
-    store: options.store,
-    events: options.events,
-    log: options.log,
-    ...(options.clock ? { clock: options.clock } : {}),
-    ...(options.admitPod ? { admitPod: options.admitPod } : {}),
+    ...reconcilerOptions(options),
     ...(options.podFailureBackoffMs !== undefined ? { podFailureBackoffMs: options.podFailureBackoffMs } : {}),
   });
-  return new Controller({
-    name: 'job-controller',
-    reconciler,
-    workers: options.workers ?? 2,
-    log: options.log,
-    ...(options.clock ? { clock: options.clock } : {}),
-  })
+  return workloadController('job-controller', reconciler, options)
     .for(jobInformer)
     .owns(podInformer, 'Job', 'batch/v1')
     .watches(podInformer, orphanToOwners(jobInformer, (o) => jobSelector(o as Job)));
