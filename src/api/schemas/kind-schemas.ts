@@ -1,16 +1,8 @@
 /**
  * The schema of every kind meshbox validates, by kind name. Adding a kind (Istio's next) is one
  * entry here plus its schema module; resources.ts must serve the kind too (apiVersions come from
- * there, so VirtualService's v1/v1beta1/v1alpha3 all validate against one schema). For example:
- *
- *   // schemas/istio.ts
- *   export const virtualServiceSchema = kindSchema(dns1123Subdomain, {
- *     spec: required(object({
- *       hosts: array(string()),
- *       http: array(httpRoute),
- *       tls: rejected('TLS routes are not supported yet; use http or tcp routes'),
- *     })),
- *   }, checkRouteDestinations);
+ * there, so VirtualService's v1/v1beta1/v1alpha3 all validate against one schema). The Istio kinds
+ * in istio/ are the fullest example (istio/virtual-service.ts).
  *
  * Fields meshbox knows but does not implement use `rejected(why)` (an error at apply) or
  * `ignored(why)` (a warning); deprecated spellings use `deprecated(why, schema)`.
