@@ -1,5 +1,5 @@
 /**
- * The schema of every kind meshbox validates, by kind name. Adding a kind (Istio's next) is one
+ * The schema of every kind meshbox validates, by kind name. Adding a kind is one
  * entry here plus its schema module; resources.ts must serve the kind too (apiVersions come from
  * there, so VirtualService's v1/v1beta1/v1alpha3 all validate against one schema). The Istio kinds
  * in istio/ are the fullest example (istio/virtual-service.ts).
