@@ -69,6 +69,7 @@ export class MeshIndex {
   readonly #podsByKey = new Map<string, Pod>();
   readonly #drByHost = new Map<string, DestinationRule[]>();
   readonly #wildcardDr: DestinationRule[] = [];
+  readonly #drMemo = new Map<string, DestinationRule | undefined>();
   readonly #vsByHost = new Map<string, VirtualService[]>();
   readonly #gatewayVs: VirtualService[] = [];
   readonly gateways: readonly Gateway[];
@@ -146,6 +147,14 @@ export class MeshIndex {
 
   /** Istio's lookup order: the client's namespace, then the service's, then the root namespace; oldest wins. */
   destinationRule(fqdn: string, clientNamespace: string): DestinationRule | undefined {
+    const key = `${clientNamespace}|${fqdn}`;
+    if (this.#drMemo.has(key)) return this.#drMemo.get(key);
+    const dr = this.#lookupDestinationRule(fqdn, clientNamespace);
+    this.#drMemo.set(key, dr);
+    return dr;
+  }
+
+  #lookupDestinationRule(fqdn: string, clientNamespace: string): DestinationRule | undefined {
     const exact = this.#drByHost.get(fqdn) ?? [];
     const svcNs = this.#byHost.get(fqdn)?.namespace;
     const wild = this.#wildcardDr.filter((dr) => hostMatches(this.resolveHost(dr.spec.host, dr.metadata.namespace ?? 'default'), fqdn));
