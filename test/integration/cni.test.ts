@@ -5,118 +5,49 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { readFile, readdir } from 'node:fs/promises';
 import { connect } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run } from '../../src/core/exec.js';
 import { randomHex } from '../../src/core/ids.js';
-import {
-  CniNetwork,
-  bridgeConflist,
-  checkBridgeClash,
-  listConflistReservations,
-  type Attachment,
-  type CniConflist,
-} from '../../src/cni/index.js';
-import { createNetns, deleteNetns, execInNetns, netnsCommand, netnsPath } from '../../src/runtime/netns.js';
+import { listConflistReservations, type CniConflist } from '../../src/cni/index.js';
+import { deleteNetns, execInNetns } from '../../src/runtime/netns.js';
+import { NetnsPods, bridgeNameFor, pickFreeSubnets } from './helpers/netns-pods.js';
 
 const skip = process.getuid?.() !== 0 ? 'needs root (network namespaces, bridges, iptables)' : false;
-const BIN_DIRS = ['/usr/lib/cni', '/opt/cni/bin'];
 
-interface Env {
-  tag: string;
-  bridge: string;
+/** The kit's network plus the /24 it was given. */
+type Env = NetnsPods & {
   subnet: string;
   /** "10.201.N." */
   prefix: string;
-  dir: string;
-  conflist: CniConflist;
-  net: CniNetwork;
-  /** creates a netns that cleanup removes */
-  netns(suffix: string): Promise<string>;
-  attachment(id: string, ns: string, extra?: Partial<Attachment>): Attachment;
-  spawned: ChildProcess[];
-}
+};
 
-/** A /24 in 10.201.0.0/16 that nothing on this machine uses yet (checked with our own clash check). */
-async function freeSubnet(bridge: string): Promise<{ subnet: string; prefix: string }> {
-  for (let i = 0; i < 20; i++) {
-    const octet = Math.floor(Math.random() * 256);
-    const subnet = `10.201.${octet}.0/24`;
-    try {
-      await checkBridgeClash(bridge, subnet);
-      return { subnet, prefix: `10.201.${octet}.` };
-    } catch {
-      /* taken by a parallel test or daemon: try another */
-    }
-  }
-  throw new Error('no free /24 in 10.201.0.0/16');
-}
-
+/** Each test's own bridge and /24 in 10.201.0.0/16 (checked free with our own clash check), removed afterwards. */
 async function withNetwork(fn: (env: Env) => Promise<void>, conflistEdit?: (c: CniConflist) => void): Promise<void> {
   const tag = randomHex(6);
-  const bridge = `mbx${tag}`;
-  const { subnet, prefix } = await freeSubnet(bridge);
-  const dir = await mkdtemp(join(tmpdir(), `mbx-${tag}-`));
-  const conflist = bridgeConflist({
+  const octet = await pickFreeSubnets(
+    bridgeNameFor(tag),
+    () => {
+      const pick = Math.floor(Math.random() * 256);
+      return { pick, cidrs: [`10.201.${pick}.0/24`] };
+    },
+    { attempts: 20, exhausted: 'no free /24 in 10.201.0.0/16' },
+  );
+  const subnet = `10.201.${octet}.0/24`;
+  const prefix = `10.201.${octet}.`;
+  const pods = await NetnsPods.create({
+    tag,
     networkName: `mbx-it-${tag}`,
-    bridge,
     subnet,
     gateway: `${prefix}1`,
-    ipamDataDir: join(dir, 'ipam'),
     routes: ['10.201.0.0/16'],
+    editConflist: conflistEdit,
   });
-  conflistEdit?.(conflist);
-  const net = new CniNetwork({ conflist, binDirs: BIN_DIRS, cacheDir: join(dir, 'cache') });
-  const namespaces: string[] = [];
-  const env: Env = {
-    tag,
-    bridge,
-    subnet,
-    prefix,
-    dir,
-    conflist,
-    net,
-    spawned: [],
-    async netns(suffix) {
-      const name = `mbx-${tag}-${suffix}`;
-      namespaces.push(name);
-      await createNetns(name);
-      return name;
-    },
-    attachment: (id, ns, extra = {}) => ({ containerId: `${tag}-${id}`, netns: netnsPath(ns), ifName: 'eth0', ...extra }),
-  };
   try {
-    await fn(env);
+    await fn(Object.assign(pods, { subnet, prefix }));
   } finally {
-    for (const child of env.spawned) child.kill('SIGKILL');
-    // DEL is idempotent, so running it for everything still cached is always safe
-    for (const a of await net.listAttachments().catch(() => [])) {
-      await net.del({ containerId: a.containerId, ifName: a.ifName, netns: a.netns }).catch(() => undefined);
-    }
-    for (const name of namespaces) await deleteNetns(name).catch(() => undefined);
-    await run('ip', ['link', 'del', bridge], { allowFailure: true });
-    await removeSharedPortmapChainsIfUnused();
-    await rm(dir, { recursive: true, force: true });
-  }
-}
-
-/**
- * portmap's top-level chains are shared by every CNI user of this machine; remove them only when no
- * per-container DNAT rule is left in them (our DELs removed ours), so a parallel user is not broken.
- */
-async function removeSharedPortmapChainsIfUnused(): Promise<void> {
-  const dnat = await run('iptables', ['-w', '-t', 'nat', '-S', 'CNI-HOSTPORT-DNAT'], { allowFailure: true });
-  if (dnat.code !== 0 || dnat.stdout.trim().split('\n').length > 1) return;
-  const ipt = (...args: string[]) => run('iptables', ['-w', '-t', 'nat', ...args], { allowFailure: true });
-  await ipt('-D', 'PREROUTING', '-m', 'addrtype', '--dst-type', 'LOCAL', '-j', 'CNI-HOSTPORT-DNAT');
-  await ipt('-D', 'OUTPUT', '-m', 'addrtype', '--dst-type', 'LOCAL', '-j', 'CNI-HOSTPORT-DNAT');
-  await ipt('-D', 'POSTROUTING', '-m', 'comment', '--comment', 'CNI portfwd requiring masquerade', '-j', 'CNI-HOSTPORT-MASQ');
-  for (const chain of ['CNI-HOSTPORT-DNAT', 'CNI-HOSTPORT-MASQ', 'CNI-HOSTPORT-SETMARK']) {
-    await ipt('-F', chain);
-    await ipt('-X', chain);
+    await pods.cleanup();
   }
 }
 
@@ -129,17 +60,7 @@ function podIp(result: { ips?: Array<{ address: string }> }): string {
 /** A TCP server inside the netns that answers every connection with `reply`; resolves once listening. */
 async function serveInNetns(env: Env, ns: string, port: number, reply: string): Promise<void> {
   const script = `require('net').createServer((s) => s.end(${JSON.stringify(reply)})).listen(${port}, '0.0.0.0', () => console.log('listening'))`;
-  const cmd = netnsCommand(ns, process.execPath, ['-e', script]);
-  const child = spawn(cmd.file, cmd.args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  env.spawned.push(child);
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server in ${ns} did not start`)), 10_000);
-    child.stdout?.once('data', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    child.once('exit', (code) => reject(new Error(`server in ${ns} exited with ${code}`)));
-  });
+  await env.serve(ns, script);
 }
 
 /** Reads everything a TCP server at host:port sends, from this (the host's) network namespace. */

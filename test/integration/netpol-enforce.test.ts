@@ -11,24 +11,19 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { KubeObject, Pod } from '../../src/api/types.js';
 import { run } from '../../src/core/exec.js';
 import { randomHex } from '../../src/core/ids.js';
 import { silentLogger } from '../../src/core/logger.js';
-import { CniNetwork, bridgeConflist, checkBridgeClash } from '../../src/cni/index.js';
-import { createNetns, deleteNetns, execInNetns, netnsCommand, netnsPath } from '../../src/runtime/netns.js';
 import { SqliteStore } from '../../src/store/sqlite-store.js';
 import { EventRecorder, InformerFactory, type Controller } from '../../src/reconcile/index.js';
 import { createNetworkPolicyController, teardownNetworkPolicies } from '../../src/controllers/netpol/network-policy-controller.js';
 import { NETWORK_POLICIES, type NetworkPolicySpec } from '../../src/controllers/netpol/network-policy-types.js';
 import { PolicyApplier, dispatchChainFor, podChainPrefixFor, type ApplyOutcome, type PodPolicy } from '../../src/netfilter/policy/index.js';
+import { NetnsPods, bridgeNameFor, pickFreeSubnets, tcpAttempts, type Attempt } from './helpers/netns-pods.js';
 
 const skip = process.getuid?.() !== 0 ? 'needs root (network namespaces, bridges, iptables)' : false;
-const BIN_DIRS = ['/usr/lib/cni', '/opt/cni/bin'];
 
 const PODS = [
   { name: 'frontend', ns: 'np-a', labels: { app: 'frontend' } },
@@ -45,73 +40,6 @@ let up = 0;
 for (const port of [8080, 9090]) net.createServer((s) => s.end(name + ':' + port)).listen(port, '0.0.0.0', () => { if (++up === 2) console.log('listening'); });
 `;
 
-// Runs in a pod netns: one TCP connection per "ip:port" argument; prints [{target, body|code, ms}].
-const CLIENT = `
-const net = require('net');
-function one(target) {
-  const [host, port] = target.split(':');
-  return new Promise((resolve) => {
-    const t0 = process.hrtime.bigint();
-    const ms = () => Number(process.hrtime.bigint() - t0) / 1e6;
-    const s = net.connect({ host, port: Number(port) });
-    let body = '';
-    s.setTimeout(2000, () => s.destroy(Object.assign(new Error('timeout'), { code: 'TIMEOUT' })));
-    s.on('data', (d) => (body += d));
-    s.on('end', () => resolve({ target, body, ms: ms() }));
-    s.on('error', (e) => resolve({ target, code: e.code || e.message, ms: ms() }));
-  });
-}
-(async () => { const out = []; for (const t of process.argv.slice(1)) out.push(await one(t)); console.log(JSON.stringify(out)); })();
-`;
-
-interface Attempt {
-  target: string;
-  body?: string;
-  code?: string;
-  ms: number;
-}
-
-async function freeSubnet(bridge: string): Promise<number> {
-  for (let i = 0; i < 30; i++) {
-    const r = Math.floor(Math.random() * 256);
-    try {
-      await checkBridgeClash(bridge, `10.207.${r}.0/24`);
-      return r;
-    } catch {
-      /* in use by a parallel test: try another */
-    }
-  }
-  throw new Error('no free /24 in 10.207.0.0/16');
-}
-
-async function removeSharedPortmapChainsIfUnused(): Promise<void> {
-  const dnat = await run('iptables', ['-w', '-t', 'nat', '-S', 'CNI-HOSTPORT-DNAT'], { allowFailure: true });
-  if (dnat.code !== 0 || dnat.stdout.trim().split('\n').length > 1) return;
-  const ipt = (...args: string[]) => run('iptables', ['-w', '-t', 'nat', ...args], { allowFailure: true });
-  await ipt('-D', 'PREROUTING', '-m', 'addrtype', '--dst-type', 'LOCAL', '-j', 'CNI-HOSTPORT-DNAT');
-  await ipt('-D', 'OUTPUT', '-m', 'addrtype', '--dst-type', 'LOCAL', '-j', 'CNI-HOSTPORT-DNAT');
-  await ipt('-D', 'POSTROUTING', '-m', 'comment', '--comment', 'CNI portfwd requiring masquerade', '-j', 'CNI-HOSTPORT-MASQ');
-  for (const chain of ['CNI-HOSTPORT-DNAT', 'CNI-HOSTPORT-MASQ', 'CNI-HOSTPORT-SETMARK']) {
-    await ipt('-F', chain);
-    await ipt('-X', chain);
-  }
-}
-
-function waitForLine(child: ChildProcess, text: string, ms = 10_000): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no "${text}" within ${ms} ms`)), ms);
-    let out = '';
-    child.stdout?.on('data', (d: Buffer) => {
-      out += d.toString();
-      if (out.includes(text)) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
-  });
-}
-
 /** Records when the applier really changed the kernel's rules. */
 class TimedApplier extends PolicyApplier {
   readonly applied: { at: number; outcome: ApplyOutcome }[] = [];
@@ -124,16 +52,19 @@ class TimedApplier extends PolicyApplier {
 
 test('NetworkPolicy enforcement: pod/namespace selectors, ipBlock except, named port, egress, replies, removal, teardown', { skip, timeout: 180_000 }, async (t) => {
   const tag = randomHex(6);
-  const bridge = `mbx${tag}`;
-  const r = await freeSubnet(bridge);
+  const bridge = bridgeNameFor(tag);
+  const r = await pickFreeSubnets(
+    bridge,
+    () => {
+      const pick = Math.floor(Math.random() * 256);
+      return { pick, cidrs: [`10.207.${pick}.0/24`] };
+    },
+    { attempts: 30, exhausted: 'no free /24 in 10.207.0.0/16' },
+  );
   const podCidr = `10.207.${r}.0/24`;
   const gateway = `10.207.${r}.1`;
-  const dir = await mkdtemp(join(tmpdir(), `mbx-${tag}-`));
-  const conflist = bridgeConflist({ networkName: `mbx-np-${tag}`, bridge, subnet: podCidr, gateway, ipamDataDir: join(dir, 'ipam'), routes: [podCidr] });
-  const net = new CniNetwork({ conflist, binDirs: BIN_DIRS, cacheDir: join(dir, 'cache') });
-  const netnses: string[] = [];
-  const children: ChildProcess[] = [];
-  const store = new SqliteStore({ stateDir: join(dir, 'state') });
+  const pods = await NetnsPods.create({ tag, networkName: `mbx-np-${tag}`, subnet: podCidr, gateway, routes: [podCidr] });
+  const store = new SqliteStore({ stateDir: join(pods.dir, 'state') });
   const informers = new InformerFactory(store);
   const events = new EventRecorder({ store, component: 'networkpolicy-controller' });
   const applier = new TimedApplier({ bridge });
@@ -142,15 +73,9 @@ test('NetworkPolicy enforcement: pod/namespace selectors, ipBlock except, named 
   try {
     const ips = {} as Record<PodName, string>;
     for (const p of PODS) {
-      const ns = `mbx-${tag}-${p.name}`;
-      await createNetns(ns);
-      netnses.push(ns);
-      const result = await net.add({ containerId: `${tag}-${p.name}`, netns: netnsPath(ns), ifName: 'eth0' });
-      ips[p.name] = result.ips![0]!.address.split('/')[0]!;
-      const cmd = netnsCommand(ns, 'node', ['-e', SERVER, p.name]);
-      const child = spawn(cmd.file, cmd.args, { stdio: ['ignore', 'pipe', 'pipe'] });
-      children.push(child);
-      await waitForLine(child, 'listening');
+      const { ns, ip } = await pods.addPod(p.name);
+      ips[p.name] = ip;
+      await pods.serve(ns, SERVER, [p.name]);
     }
 
     store.create('namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'np-a', labels: { 'kubernetes.io/metadata.name': 'np-a' } } });
@@ -172,9 +97,7 @@ test('NetworkPolicy enforcement: pod/namespace selectors, ipBlock except, named 
     await controller.start();
 
     const connect = async (from: PodName, ...targets: [PodName, number][]): Promise<Attempt[]> => {
-      const args = targets.map(([to, port]) => `${ips[to]}:${port}`);
-      const out = await execInNetns(`mbx-${tag}-${from}`, 'node', ['-e', CLIENT, ...args], { timeoutMs: 30_000 });
-      return JSON.parse(out.stdout) as Attempt[];
+      return tcpAttempts(pods.nsName(from), targets.map(([to, port]) => `${ips[to]}:${port}`));
     };
     const ok = (a: Attempt | undefined, to: PodName, port: number, what: string) =>
       assert.equal(a?.body, `${to}:${port}`, `${what}: expected an answer, got ${JSON.stringify(a)}`);
@@ -229,8 +152,7 @@ test('NetworkPolicy enforcement: pod/namespace selectors, ipBlock except, named 
       // pods the policy does not select are untouched
       ok((await connect('other', ['frontend', 8080]))[0], 'frontend', 8080, 'other to frontend');
       // the node is never blocked (its traffic does not cross FORWARD)
-      const host = await run('node', ['-e', CLIENT, `${ips.backend}:9090`]);
-      ok((JSON.parse(host.stdout) as Attempt[])[0], 'backend', 9090, 'the host to backend');
+      ok((await tcpAttempts(undefined, [`${ips.backend}:9090`]))[0], 'backend', 9090, 'the host to backend');
     });
 
     await t.test('removing the policy opens the path again within 1 s', async () => {
@@ -343,13 +265,6 @@ test('NetworkPolicy enforcement: pod/namespace selectors, ipBlock except, named 
     if (!tornDown) await teardownNetworkPolicies(bridge).catch(() => undefined);
     informers.stop();
     store.close();
-    for (const child of children) child.kill('SIGKILL');
-    for (const a of await net.listAttachments().catch(() => [])) {
-      await net.del({ containerId: a.containerId, ifName: a.ifName, netns: a.netns }).catch(() => undefined);
-    }
-    for (const ns of netnses) await deleteNetns(ns).catch(() => undefined);
-    await run('ip', ['link', 'del', bridge], { allowFailure: true });
-    await removeSharedPortmapChainsIfUnused();
-    await rm(dir, { recursive: true, force: true });
+    await pods.cleanup();
   }
 });

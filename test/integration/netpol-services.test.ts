@@ -7,16 +7,11 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { KubeObject, Pod } from '../../src/api/types.js';
 import { run } from '../../src/core/exec.js';
 import { randomHex } from '../../src/core/ids.js';
 import { silentLogger } from '../../src/core/logger.js';
-import { CniNetwork, bridgeConflist, checkBridgeClash } from '../../src/cni/index.js';
-import { createNetns, deleteNetns, execInNetns, netnsCommand, netnsPath } from '../../src/runtime/netns.js';
 import { SqliteStore } from '../../src/store/sqlite-store.js';
 import { EventRecorder, InformerFactory, type Controller } from '../../src/reconcile/index.js';
 import { eventually } from '../../src/reconcile/testing/eventually.js';
@@ -27,9 +22,9 @@ import type { Service } from '../../src/controllers/services/service-types.js';
 import { createNetworkPolicyController, teardownNetworkPolicies } from '../../src/controllers/netpol/network-policy-controller.js';
 import { NETWORK_POLICIES, type NetworkPolicySpec } from '../../src/controllers/netpol/network-policy-types.js';
 import { dispatchChainFor, podChainPrefixFor } from '../../src/netfilter/policy/index.js';
+import { NetnsPods, bridgeNameFor, pickFreeSubnets, tcpAttempts } from './helpers/netns-pods.js';
 
 const skip = process.getuid?.() !== 0 ? 'needs root (network namespaces, bridges, iptables)' : false;
-const BIN_DIRS = ['/usr/lib/cni', '/opt/cni/bin'];
 const PODS = [
   { name: 'frontend', labels: { app: 'frontend' } },
   { name: 'other', labels: { app: 'other' } },
@@ -42,87 +37,23 @@ const name = process.argv[1];
 require('net').createServer((s) => s.end(name)).listen(8080, '0.0.0.0', () => console.log('listening'));
 `;
 
-const CLIENT = `
-const net = require('net');
-function one(target) {
-  const [host, port] = target.split(':');
-  return new Promise((resolve) => {
-    const t0 = process.hrtime.bigint();
-    const ms = () => Number(process.hrtime.bigint() - t0) / 1e6;
-    const s = net.connect({ host, port: Number(port) });
-    let body = '';
-    s.setTimeout(2000, () => s.destroy(Object.assign(new Error('timeout'), { code: 'TIMEOUT' })));
-    s.on('data', (d) => (body += d));
-    s.on('end', () => resolve({ target, body, ms: ms() }));
-    s.on('error', (e) => resolve({ target, code: e.code || e.message, ms: ms() }));
-  });
-}
-(async () => { const out = []; for (const t of process.argv.slice(1)) out.push(await one(t)); console.log(JSON.stringify(out)); })();
-`;
-
-interface Attempt {
-  target: string;
-  body?: string;
-  code?: string;
-  ms: number;
-}
-
-async function freeSubnets(bridge: string): Promise<[number, number]> {
-  for (let i = 0; i < 30; i++) {
-    const r = Math.floor(Math.random() * 256);
-    const s = (r + 1 + Math.floor(Math.random() * 254)) % 256;
-    try {
-      await checkBridgeClash(bridge, `10.207.${r}.0/24`);
-      await checkBridgeClash(bridge, `10.207.${s}.0/24`);
-      return [r, s];
-    } catch {
-      /* in use by a parallel test: try another */
-    }
-  }
-  throw new Error('no free pair of /24s in 10.207.0.0/16');
-}
-
-async function removeSharedPortmapChainsIfUnused(): Promise<void> {
-  const dnat = await run('iptables', ['-w', '-t', 'nat', '-S', 'CNI-HOSTPORT-DNAT'], { allowFailure: true });
-  if (dnat.code !== 0 || dnat.stdout.trim().split('\n').length > 1) return;
-  const ipt = (...args: string[]) => run('iptables', ['-w', '-t', 'nat', ...args], { allowFailure: true });
-  await ipt('-D', 'PREROUTING', '-m', 'addrtype', '--dst-type', 'LOCAL', '-j', 'CNI-HOSTPORT-DNAT');
-  await ipt('-D', 'OUTPUT', '-m', 'addrtype', '--dst-type', 'LOCAL', '-j', 'CNI-HOSTPORT-DNAT');
-  await ipt('-D', 'POSTROUTING', '-m', 'comment', '--comment', 'CNI portfwd requiring masquerade', '-j', 'CNI-HOSTPORT-MASQ');
-  for (const chain of ['CNI-HOSTPORT-DNAT', 'CNI-HOSTPORT-MASQ', 'CNI-HOSTPORT-SETMARK']) {
-    await ipt('-F', chain);
-    await ipt('-X', chain);
-  }
-}
-
-function waitForLine(child: ChildProcess, text: string, ms = 10_000): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no "${text}" within ${ms} ms`)), ms);
-    let out = '';
-    child.stdout?.on('data', (d: Buffer) => {
-      out += d.toString();
-      if (out.includes(text)) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
-  });
-}
-
 test('NetworkPolicy judges the endpoint pod and target port behind a ClusterIP', { skip, timeout: 180_000 }, async (t) => {
   const tag = randomHex(6);
-  const bridge = `mbx${tag}`;
-  const [r, s] = await freeSubnets(bridge);
+  const bridge = bridgeNameFor(tag);
+  const [r, s] = await pickFreeSubnets(
+    bridge,
+    () => {
+      const pod = Math.floor(Math.random() * 256);
+      const svc = (pod + 1 + Math.floor(Math.random() * 254)) % 256;
+      return { pick: [pod, svc] as const, cidrs: [`10.207.${pod}.0/24`, `10.207.${svc}.0/24`] };
+    },
+    { attempts: 30, exhausted: 'no free pair of /24s in 10.207.0.0/16' },
+  );
   const podCidr = `10.207.${r}.0/24`;
   const serviceCidr = `10.207.${s}.0/24`;
   const gateway = `10.207.${r}.1`;
-  const dir = await mkdtemp(join(tmpdir(), `mbx-${tag}-`));
-  const conflist = bridgeConflist({ networkName: `mbx-nps-${tag}`, bridge, subnet: podCidr, gateway, ipamDataDir: join(dir, 'ipam'), routes: [podCidr, serviceCidr] });
-  const net = new CniNetwork({ conflist, binDirs: BIN_DIRS, cacheDir: join(dir, 'cache') });
-  const netnses: string[] = [];
-  const children: ChildProcess[] = [];
-  const store = new SqliteStore({ stateDir: join(dir, 'state') });
+  const pods = await NetnsPods.create({ tag, networkName: `mbx-nps-${tag}`, subnet: podCidr, gateway, routes: [podCidr, serviceCidr] });
+  const store = new SqliteStore({ stateDir: join(pods.dir, 'state') });
   const informers = new InformerFactory(store);
   const endpoints = endpointsController({ store, informers });
   const events = new EventRecorder({ store, component: 'networkpolicy-controller' });
@@ -131,15 +62,9 @@ test('NetworkPolicy judges the endpoint pod and target port behind a ClusterIP',
   try {
     const ips = {} as Record<PodName, string>;
     for (const p of PODS) {
-      const ns = `mbx-${tag}-${p.name}`;
-      await createNetns(ns);
-      netnses.push(ns);
-      const result = await net.add({ containerId: `${tag}-${p.name}`, netns: netnsPath(ns), ifName: 'eth0' });
-      ips[p.name] = result.ips![0]!.address.split('/')[0]!;
-      const cmd = netnsCommand(ns, 'node', ['-e', SERVER, p.name]);
-      const child = spawn(cmd.file, cmd.args, { stdio: ['ignore', 'pipe', 'pipe'] });
-      children.push(child);
-      await waitForLine(child, 'listening');
+      const { ns, ip } = await pods.addPod(p.name);
+      ips[p.name] = ip;
+      await pods.serve(ns, SERVER, [p.name]);
       const pod: Pod = {
         apiVersion: 'v1',
         kind: 'Pod',
@@ -169,10 +94,7 @@ test('NetworkPolicy judges the endpoint pod and target port behind a ClusterIP',
     netpol = createNetworkPolicyController({ store, informers, events, log: silentLogger, bridge });
     await netpol.start();
 
-    const connect = async (from: PodName, ...targets: string[]): Promise<Attempt[]> => {
-      const out = await execInNetns(`mbx-${tag}-${from}`, 'node', ['-e', CLIENT, ...targets], { timeoutMs: 30_000 });
-      return JSON.parse(out.stdout) as Attempt[];
-    };
+    const connect = (from: PodName, ...targets: string[]) => tcpAttempts(pods.nsName(from), targets);
     const answers = async (from: PodName, target: string, body: string) => {
       const [a] = await connect(from, target);
       assert.equal(a?.body, body, `${from} → ${target}: expected "${body}", got ${JSON.stringify(a)}`);
@@ -218,14 +140,7 @@ test('NetworkPolicy judges the endpoint pod and target port behind a ClusterIP',
     await endpoints.stop().catch(() => undefined);
     informers.stop();
     store.close();
-    for (const child of children) child.kill('SIGKILL');
-    for (const a of await net.listAttachments().catch(() => [])) {
-      await net.del({ containerId: a.containerId, ifName: a.ifName, netns: a.netns }).catch(() => undefined);
-    }
-    for (const ns of netnses) await deleteNetns(ns).catch(() => undefined);
-    await run('ip', ['link', 'del', bridge], { allowFailure: true });
-    await removeSharedPortmapChainsIfUnused();
-    await rm(dir, { recursive: true, force: true });
+    await pods.cleanup();
     const left = (await run('iptables-save', ['-t', 'filter'], { allowFailure: true })).stdout
       .split('\n')
       .filter((l) => l.includes(dispatchChainFor(bridge)) || l.includes(podChainPrefixFor(bridge)));

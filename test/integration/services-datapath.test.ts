@@ -8,15 +8,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
 import { request } from 'node:http';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { KubeObject, Pod } from '../../src/api/types.js';
 import { run } from '../../src/core/exec.js';
 import { randomHex } from '../../src/core/ids.js';
-import { CniNetwork, bridgeConflist, checkBridgeClash } from '../../src/cni/index.js';
-import { createNetns, deleteNetns, execInNetns, netnsCommand, netnsPath } from '../../src/runtime/netns.js';
+import { execInNetns, netnsCommand } from '../../src/runtime/netns.js';
 import { SqliteStore } from '../../src/store/sqlite-store.js';
 import type { Store } from '../../src/store/types.js';
 import { InformerFactory } from '../../src/reconcile/index.js';
@@ -24,9 +21,9 @@ import { ClusterIpAllocator } from '../../src/controllers/services/cluster-ip-al
 import { endpointsController } from '../../src/controllers/services/endpoints-controllers.js';
 import { ServiceProxy, type SyncInfo } from '../../src/controllers/services/service-proxy.js';
 import type { Endpoints, Service } from '../../src/controllers/services/service-types.js';
+import { NetnsPods, bridgeNameFor, pickFreeSubnets } from './helpers/netns-pods.js';
 
 const skip = process.getuid?.() !== 0 ? 'needs root (network namespaces, bridges, iptables)' : false;
-const BIN_DIRS = ['/usr/lib/cni', '/opt/cni/bin'];
 const POD_NAMES = ['a', 'b', 'c'] as const;
 
 const SERVER = `
@@ -59,48 +56,6 @@ interface ClientResult {
   counts: Record<string, number>;
   errors: { code: string; ms: number }[];
   ms: number[];
-}
-
-async function freeSubnets(bridge: string): Promise<number> {
-  for (let i = 0; i < 30; i++) {
-    const r = Math.floor(Math.random() * 256);
-    try {
-      await checkBridgeClash(bridge, `10.205.${r}.0/24`);
-      await checkBridgeClash(bridge, `10.206.${r}.0/24`);
-      return r;
-    } catch {
-      /* in use by a parallel test: try another */
-    }
-  }
-  throw new Error('no free /24 pair in 10.205.0.0/16 and 10.206.0.0/16');
-}
-
-async function removeSharedPortmapChainsIfUnused(): Promise<void> {
-  const dnat = await run('iptables', ['-w', '-t', 'nat', '-S', 'CNI-HOSTPORT-DNAT'], { allowFailure: true });
-  if (dnat.code !== 0 || dnat.stdout.trim().split('\n').length > 1) return;
-  const ipt = (...args: string[]) => run('iptables', ['-w', '-t', 'nat', ...args], { allowFailure: true });
-  await ipt('-D', 'PREROUTING', '-m', 'addrtype', '--dst-type', 'LOCAL', '-j', 'CNI-HOSTPORT-DNAT');
-  await ipt('-D', 'OUTPUT', '-m', 'addrtype', '--dst-type', 'LOCAL', '-j', 'CNI-HOSTPORT-DNAT');
-  await ipt('-D', 'POSTROUTING', '-m', 'comment', '--comment', 'CNI portfwd requiring masquerade', '-j', 'CNI-HOSTPORT-MASQ');
-  for (const chain of ['CNI-HOSTPORT-DNAT', 'CNI-HOSTPORT-MASQ', 'CNI-HOSTPORT-SETMARK']) {
-    await ipt('-F', chain);
-    await ipt('-X', chain);
-  }
-}
-
-function waitForLine(child: ChildProcess, text: string, ms = 10_000): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no "${text}" within ${ms} ms`)), ms);
-    let out = '';
-    child.stdout?.on('data', (d: Buffer) => {
-      out += d.toString();
-      if (out.includes(text)) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
-  });
 }
 
 function podObject(name: string, ip: string): Pod {
@@ -142,23 +97,19 @@ function hostGet(port: number): Promise<string> {
 
 test('service data path: balancing, endpoint removal, hairpin, reject, affinity, NodePort, teardown', { skip, timeout: 180_000 }, async (t) => {
   const tag = randomHex(6);
-  const bridge = `mbx${tag}`;
-  const r = await freeSubnets(bridge);
+  const bridge = bridgeNameFor(tag);
+  const r = await pickFreeSubnets(
+    bridge,
+    () => {
+      const pick = Math.floor(Math.random() * 256);
+      return { pick, cidrs: [`10.205.${pick}.0/24`, `10.206.${pick}.0/24`] };
+    },
+    { attempts: 30, exhausted: 'no free /24 pair in 10.205.0.0/16 and 10.206.0.0/16' },
+  );
   const podCidr = `10.205.${r}.0/24`;
   const serviceCidr = `10.206.${r}.0/24`;
-  const dir = await mkdtemp(join(tmpdir(), `mbx-${tag}-`));
-  const conflist = bridgeConflist({
-    networkName: `mbx-svc-${tag}`,
-    bridge,
-    subnet: podCidr,
-    gateway: `10.205.${r}.1`,
-    ipamDataDir: join(dir, 'ipam'),
-    routes: [podCidr, serviceCidr],
-  });
-  const net = new CniNetwork({ conflist, binDirs: BIN_DIRS, cacheDir: join(dir, 'cache') });
-  const namespaces: string[] = [];
-  const children: ChildProcess[] = [];
-  const store = new SqliteStore({ stateDir: join(dir, 'state') });
+  const pods = await NetnsPods.create({ tag, networkName: `mbx-svc-${tag}`, subnet: podCidr, gateway: `10.205.${r}.1`, routes: [podCidr, serviceCidr] });
+  const store = new SqliteStore({ stateDir: join(pods.dir, 'state') });
   const informers = new InformerFactory(store);
   const endpoints = endpointsController({ store, informers });
   const syncs: { at: number; info: SyncInfo }[] = [];
@@ -166,19 +117,9 @@ test('service data path: balancing, endpoint removal, hairpin, reject, affinity,
   let prefix = '';
   try {
     const ips: Record<string, string> = {};
-    for (const name of [...POD_NAMES, 'client']) {
-      const ns = `mbx-${tag}-${name}`;
-      await createNetns(ns);
-      namespaces.push(ns);
-      const result = await net.add({ containerId: `${tag}-${name}`, netns: netnsPath(ns), ifName: 'eth0' });
-      ips[name] = result.ips![0]!.address.split('/')[0]!;
-    }
-    for (const name of POD_NAMES) {
-      const cmd = netnsCommand(`mbx-${tag}-${name}`, 'node', ['-e', SERVER, name]);
-      const child = spawn(cmd.file, cmd.args, { stdio: ['ignore', 'pipe', 'pipe'] });
-      children.push(child);
-      await waitForLine(child, 'listening');
-    }
+    for (const name of [...POD_NAMES, 'client']) ips[name] = (await pods.addPod(name)).ip;
+    const servers = new Map<string, ChildProcess>();
+    for (const name of POD_NAMES) servers.set(name, await pods.serve(pods.nsName(name), SERVER, [name]));
 
     const allocator = new ClusterIpAllocator({ store, serviceCidr });
     const createService = (name: string, spec: Record<string, unknown>) => store.create('services', allocator.admitService(serviceObject(name, spec))) as Service;
@@ -205,7 +146,7 @@ test('service data path: balancing, endpoint removal, hairpin, reject, affinity,
     await proxy.syncNow();
 
     const client = async (host: string, port: number, n: number, from = 'client'): Promise<ClientResult> => {
-      const out = await execInNetns(`mbx-${tag}-${from}`, 'node', ['-e', CLIENT, host, String(port), String(n)], { timeoutMs: 60_000 });
+      const out = await execInNetns(pods.nsName(from), 'node', ['-e', CLIENT, host, String(port), String(n)], { timeoutMs: 60_000 });
       return JSON.parse(out.stdout) as ClientResult;
     };
     const vip = (s: Service) => s.spec.clusterIP!;
@@ -287,9 +228,9 @@ test('service data path: balancing, endpoint removal, hairpin, reject, affinity,
 
     await t.test('under load, an endpoint that leaves the rules before SIGTERM drops no request', async () => {
       // the client in the background; go on once it has 20 answers
-      const cmd = netnsCommand(`mbx-${tag}-client`, 'node', ['-e', CLIENT, vip(web), '80', '600']);
+      const cmd = netnsCommand(pods.nsName('client'), 'node', ['-e', CLIENT, vip(web), '80', '600']);
       const loader = spawn(cmd.file, cmd.args, { stdio: ['ignore', 'pipe', 'pipe'] });
-      children.push(loader);
+      pods.spawned.push(loader);
       let stdout = '';
       loader.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
       const load = new Promise<ClientResult>((resolve, reject) =>
@@ -307,7 +248,7 @@ test('service data path: balancing, endpoint removal, hairpin, reject, affinity,
       // the kubelet's order for a terminating pod: out of the endpoints, wait for the data path, then SIGTERM
       setReady(store, 'b', false);
       assert.equal(await proxy!.waitUntilNotServing(ips.b!, 2000), true);
-      const b = children[POD_NAMES.indexOf('b')]!;
+      const b = servers.get('b')!;
       const exited = new Promise((res) => b.once('exit', res));
       b.kill('SIGTERM');
       await exited;
@@ -330,14 +271,7 @@ test('service data path: balancing, endpoint removal, hairpin, reject, affinity,
     await endpoints.stop();
     informers.stop();
     store.close();
-    for (const child of children) child.kill('SIGKILL');
-    for (const a of await net.listAttachments().catch(() => [])) {
-      await net.del({ containerId: a.containerId, ifName: a.ifName, netns: a.netns }).catch(() => undefined);
-    }
-    for (const ns of namespaces) await deleteNetns(ns).catch(() => undefined);
-    await run('ip', ['link', 'del', bridge], { allowFailure: true });
-    await removeSharedPortmapChainsIfUnused();
-    await rm(dir, { recursive: true, force: true });
+    await pods.cleanup();
     if (prefix) {
       const saved = await run('iptables-save', [], { allowFailure: true });
       assert.ok(!saved.stdout.includes(prefix), `rules with ${prefix} left behind`);
