@@ -12,7 +12,16 @@ import { createHash } from 'node:crypto';
 import type { Pod } from '../../api/types.js';
 import type { Store } from '../../store/types.js';
 import { splitKey, type Informer, type ReconcileContext, type Reconciler } from '../../reconcile/index.js';
-import { canonical, endpointLabels, hasManagedEndpoints, podEndpoints, serviceOwnerRef, type PodEndpoint } from './service-endpoints.js';
+import {
+  canonical,
+  endpointIdentity,
+  endpointLabels,
+  managedObjectMeta,
+  podEndpoints,
+  sameManagedMeta,
+  wantsManagedEndpoints,
+  type PodEndpoint,
+} from './service-endpoints.js';
 import type { EndpointPort, EndpointSlice, Service, SliceEndpoint } from './service-types.js';
 
 export const SLICE_RESOURCE = 'endpointslices.discovery.k8s.io';
@@ -50,7 +59,7 @@ export class EndpointSliceReconciler implements Reconciler {
       namespace: ns,
       labelSelector: `${SERVICE_NAME_LABEL}=${name},${MANAGED_BY_LABEL}=${MANAGED_BY}`,
     }).items as EndpointSlice[];
-    const desired = svc && !svc.metadata.deletionTimestamp && hasManagedEndpoints(svc) ? desiredSlices(svc, this.#pods.list(ns), this.#max) : [];
+    const desired = wantsManagedEndpoints(svc) ? desiredSlices(svc, this.#pods.list(ns), this.#max) : [];
     const byName = new Map(existing.map((s) => [s.metadata.name, s]));
     let writes = 0;
     for (const want of desired) {
@@ -101,12 +110,11 @@ function slice(svc: Service, key: string, ports: EndpointPort[], endpoints: Slic
   return {
     apiVersion: 'discovery.k8s.io/v1',
     kind: 'EndpointSlice',
-    metadata: {
-      name: sliceName(svc.metadata.name, key),
-      namespace: svc.metadata.namespace ?? 'default',
-      labels: { ...endpointLabels(svc), [SERVICE_NAME_LABEL]: svc.metadata.name, [MANAGED_BY_LABEL]: MANAGED_BY },
-      ownerReferences: [serviceOwnerRef(svc)],
-    },
+    metadata: managedObjectMeta(svc, sliceName(svc.metadata.name, key), {
+      ...endpointLabels(svc),
+      [SERVICE_NAME_LABEL]: svc.metadata.name,
+      [MANAGED_BY_LABEL]: MANAGED_BY,
+    }),
     addressType: 'IPv4',
     endpoints,
     ports,
@@ -114,14 +122,11 @@ function slice(svc: Service, key: string, ports: EndpointPort[], endpoints: Slic
 }
 
 function sliceEndpoint(ep: PodEndpoint): SliceEndpoint {
-  const e: SliceEndpoint = {
+  return {
     addresses: [ep.ip],
     conditions: { ready: ep.ready, serving: ep.serving, terminating: ep.terminating },
+    ...endpointIdentity(ep),
   };
-  if (ep.hostname) e.hostname = ep.hostname;
-  if (ep.nodeName) e.nodeName = ep.nodeName;
-  e.targetRef = ep.targetRef;
-  return e;
 }
 
 function sameSlice(a: EndpointSlice, b: EndpointSlice): boolean {
@@ -129,7 +134,6 @@ function sameSlice(a: EndpointSlice, b: EndpointSlice): boolean {
     canonical(a.endpoints ?? []) === canonical(b.endpoints) &&
     canonical(a.ports ?? []) === canonical(b.ports ?? []) &&
     a.addressType === b.addressType &&
-    canonical(a.metadata.labels ?? {}) === canonical(b.metadata.labels ?? {}) &&
-    canonical(a.metadata.ownerReferences ?? []) === canonical(b.metadata.ownerReferences ?? [])
+    sameManagedMeta(a, b)
   );
 }

@@ -6,7 +6,7 @@
 import type { KubeObject, Pod } from '../../api/types.js';
 import type { Logger } from '../../core/logger.js';
 import type { Store } from '../../store/types.js';
-import { Controller, objectKey, type Informer, type InformerFactory } from '../../reconcile/index.js';
+import { Controller, objectKey, type Informer, type InformerFactory, type Reconciler } from '../../reconcile/index.js';
 import { EndpointSliceReconciler, SERVICE_NAME_LABEL, SLICE_RESOURCE } from './endpoint-slice-reconciler.js';
 import { EndpointsReconciler } from './endpoints-reconciler.js';
 import { selectorMatches } from './service-endpoints.js';
@@ -29,35 +29,36 @@ function servicesForPod(services: Informer<Service>): (obj: KubeObject) => strin
   };
 }
 
-export function endpointsController(opts: EndpointsControllerOptions): Controller {
+/**
+ * The Service-rooted controller both reconcilers run in: Services are the root and a pod maps to the
+ * Services that select it; the caller adds the watch on its own managed objects.
+ */
+function serviceRootedController(
+  name: string,
+  opts: EndpointsControllerOptions,
+  makeReconciler: (informers: { services: Informer<Service>; pods: Informer<Pod> }) => Reconciler,
+): Controller {
   const services = opts.informers.informerFor<Service>('services');
   const pods = opts.informers.informerFor<Pod>('pods');
-  const endpoints = opts.informers.informerFor('endpoints');
   return new Controller({
-    name: 'endpoints',
-    reconciler: new EndpointsReconciler({ store: opts.store, services, pods }),
+    name,
+    reconciler: makeReconciler({ services, pods }),
     workers: opts.workers ?? 2,
     ...(opts.log ? { log: opts.log } : {}),
   })
     .for(services as unknown as Informer<KubeObject>)
-    .watches(pods as unknown as Informer<KubeObject>, servicesForPod(services))
-    .for(endpoints);
+    .watches(pods as unknown as Informer<KubeObject>, servicesForPod(services));
+}
+
+export function endpointsController(opts: EndpointsControllerOptions): Controller {
+  const controller = serviceRootedController('endpoints', opts, (i) => new EndpointsReconciler({ store: opts.store, ...i }));
+  return controller.for(opts.informers.informerFor('endpoints'));
 }
 
 export function endpointSliceController(opts: EndpointsControllerOptions): Controller {
-  const services = opts.informers.informerFor<Service>('services');
-  const pods = opts.informers.informerFor<Pod>('pods');
-  const slices = opts.informers.informerFor(SLICE_RESOURCE);
-  return new Controller({
-    name: 'endpointslice',
-    reconciler: new EndpointSliceReconciler({ store: opts.store, services, pods }),
-    workers: opts.workers ?? 2,
-    ...(opts.log ? { log: opts.log } : {}),
-  })
-    .for(services as unknown as Informer<KubeObject>)
-    .watches(pods as unknown as Informer<KubeObject>, servicesForPod(services))
-    .watches(slices, (s) => {
-      const svc = s.metadata.labels?.[SERVICE_NAME_LABEL];
-      return svc ? [`${s.metadata.namespace ?? 'default'}/${svc}`] : [];
-    });
+  const controller = serviceRootedController('endpointslice', opts, (i) => new EndpointSliceReconciler({ store: opts.store, ...i }));
+  return controller.watches(opts.informers.informerFor(SLICE_RESOURCE), (s) => {
+    const svc = s.metadata.labels?.[SERVICE_NAME_LABEL];
+    return svc ? [`${s.metadata.namespace ?? 'default'}/${svc}`] : [];
+  });
 }

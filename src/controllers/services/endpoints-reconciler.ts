@@ -7,7 +7,16 @@
 import type { Pod } from '../../api/types.js';
 import type { Store } from '../../store/types.js';
 import { splitKey, type Informer, type ReconcileContext, type Reconciler } from '../../reconcile/index.js';
-import { canonical, endpointLabels, hasManagedEndpoints, podEndpoints, serviceOwnerRef, type PodEndpoint } from './service-endpoints.js';
+import {
+  canonical,
+  endpointIdentity,
+  endpointLabels,
+  managedObjectMeta,
+  podEndpoints,
+  sameManagedMeta,
+  wantsManagedEndpoints,
+  type PodEndpoint,
+} from './service-endpoints.js';
 import type { EndpointAddress, EndpointSubset, Endpoints, Service } from './service-types.js';
 
 export interface EndpointsReconcilerOptions {
@@ -32,7 +41,7 @@ export class EndpointsReconciler implements Reconciler {
     const ns = namespace ?? 'default';
     const svc = this.#services.get(ns, name);
     const existing = this.#store.get('endpoints', ns, name) as Endpoints | undefined;
-    if (!svc || svc.metadata.deletionTimestamp || !hasManagedEndpoints(svc)) {
+    if (!wantsManagedEndpoints(svc)) {
       // Only what meshbox made goes: Endpoints of a selector-less Service are the user's.
       if (existing && ownedBy(existing, svc)) {
         this.#store.delete('endpoints', ns, name);
@@ -68,30 +77,17 @@ export function desiredEndpoints(svc: Service, pods: readonly Pod[]): Endpoints 
   return {
     apiVersion: 'v1',
     kind: 'Endpoints',
-    metadata: {
-      name: svc.metadata.name,
-      namespace: svc.metadata.namespace ?? 'default',
-      labels: endpointLabels(svc),
-      ownerReferences: [serviceOwnerRef(svc)],
-    },
+    metadata: managedObjectMeta(svc, svc.metadata.name, endpointLabels(svc)),
     subsets,
   };
 }
 
 function address(ep: PodEndpoint): EndpointAddress {
-  const a: EndpointAddress = { ip: ep.ip };
-  if (ep.hostname) a.hostname = ep.hostname;
-  if (ep.nodeName) a.nodeName = ep.nodeName;
-  a.targetRef = ep.targetRef;
-  return a;
+  return { ip: ep.ip, ...endpointIdentity(ep) };
 }
 
 function sameEndpoints(a: Endpoints, b: Endpoints): boolean {
-  return (
-    canonical(a.subsets ?? []) === canonical(b.subsets ?? []) &&
-    canonical(a.metadata.labels ?? {}) === canonical(b.metadata.labels ?? {}) &&
-    canonical(a.metadata.ownerReferences ?? []) === canonical(b.metadata.ownerReferences ?? [])
-  );
+  return canonical(a.subsets ?? []) === canonical(b.subsets ?? []) && sameManagedMeta(a, b);
 }
 
 function ownedBy(ep: Endpoints, svc: Service | undefined): boolean {

@@ -11,7 +11,7 @@
  *     without such a port is not an endpoint of that port;
  *   - hostname is set when the pod names the Service as its subdomain and has a hostname.
  */
-import type { KubeObject, OwnerReference, Pod } from '../../api/types.js';
+import type { KubeObject, ObjectMeta, OwnerReference, Pod } from '../../api/types.js';
 import type { EndpointPort, ObjectReference, Protocol, Service, ServicePort } from './service-types.js';
 
 export interface PodEndpoint {
@@ -114,6 +114,38 @@ export function endpointLabels(svc: Service): Record<string, string> {
   const labels: Record<string, string> = { ...(svc.metadata.labels ?? {}) };
   if (svc.spec.clusterIP === 'None') labels['service.kubernetes.io/headless'] = '';
   return labels;
+}
+
+/** Metadata of an object meshbox manages for a Service (its Endpoints, its slices). */
+export function managedObjectMeta(svc: Service, name: string, labels: Record<string, string>): ObjectMeta {
+  return {
+    name,
+    namespace: svc.metadata.namespace ?? 'default',
+    labels,
+    ownerReferences: [serviceOwnerRef(svc)],
+  };
+}
+
+/** Same labels and owner references: the metadata a managed object's rewrite would change. */
+export function sameManagedMeta(a: KubeObject, b: KubeObject): boolean {
+  return (
+    canonical(a.metadata.labels ?? {}) === canonical(b.metadata.labels ?? {}) &&
+    canonical(a.metadata.ownerReferences ?? []) === canonical(b.metadata.ownerReferences ?? [])
+  );
+}
+
+/** The pod an Endpoints address and a slice endpoint both name: hostname and node when known, and the pod. */
+export function endpointIdentity(ep: PodEndpoint): { hostname?: string; nodeName?: string; targetRef: ObjectReference } {
+  return {
+    ...(ep.hostname ? { hostname: ep.hostname } : {}),
+    ...(ep.nodeName ? { nodeName: ep.nodeName } : {}),
+    targetRef: ep.targetRef,
+  };
+}
+
+/** A Service that exists, is not being deleted, and has endpoints meshbox manages. */
+export function wantsManagedEndpoints(svc: Service | undefined): svc is Service {
+  return !!svc && !svc.metadata.deletionTimestamp && hasManagedEndpoints(svc);
 }
 
 /** Stable JSON (sorted keys) for "has anything changed" checks. */
