@@ -6,6 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { run } from '../../src/core/exec.js';
 import { MeshboxHarness, sleep } from './helpers/meshbox-harness.js';
+import { deletePodNow, isRunning, waitForContainer } from './helpers/pod-waits.js';
 
 const h = new MeshboxHarness();
 const hostPort = 20_000 + Math.floor(Math.random() * 10_000);
@@ -104,11 +105,7 @@ spec:
     const pod = await h.waitReady('crashy');
     const uid = pod.metadata.uid!;
     process.kill(containerPid(uid, 'main', 0), 'SIGKILL');
-    const restarted = await h.eventually('first restart', async () => {
-      const p = await h.pod('crashy');
-      const s = p?.status?.containerStatuses?.[0];
-      return s?.restartCount === 1 && 'running' in s.state ? s : undefined;
-    });
+    const { status: restarted } = await waitForContainer(h, 'crashy', 'first restart', (s) => s.restartCount === 1 && isRunning(s));
     assert.ok('terminated' in restarted.lastState);
     if ('terminated' in restarted.lastState) {
       assert.equal(restarted.lastState.terminated.exitCode, 137);
@@ -119,22 +116,16 @@ spec:
 
     const killedAt = Date.now();
     process.kill(containerPid(uid, 'main', 1), 'SIGKILL');
-    const waiting = await h.eventually('CrashLoopBackOff', async () => {
-      const s = (await h.pod('crashy'))?.status?.containerStatuses?.[0];
-      return s && 'waiting' in s.state && s.state.waiting.reason === 'CrashLoopBackOff' ? s : undefined;
-    });
+    const { status: waiting } = await waitForContainer(h, 'crashy', 'CrashLoopBackOff', (s) => 'waiting' in s.state && s.state.waiting.reason === 'CrashLoopBackOff');
     assert.match(('waiting' in waiting.state && waiting.state.waiting.message) || '', /back-off 10s restarting failed container=main/);
     const table = await h.cli(['get', 'pod', 'crashy']);
     assert.match(table.stdout, /crashy\s+0\/1\s+CrashLoopBackOff\s+1\s/);
-    await h.eventually('second restart', async () => {
-      const s = (await h.pod('crashy'))?.status?.containerStatuses?.[0];
-      return s?.restartCount === 2 && 'running' in s.state;
-    }, 30_000);
+    await waitForContainer(h, 'crashy', 'second restart', (s) => s.restartCount === 2 && isRunning(s), 30_000);
     const waited = Date.now() - killedAt;
     assert.ok(waited >= 9_500, `the second restart waited the 10 s back-off (waited ${waited} ms)`);
     const events = await h.cli(['describe', 'pod', 'crashy']);
     assert.match(events.stdout, /BackOff\s+.*Back-off restarting failed container main/);
-    await h.cli(['delete', 'pod', 'crashy', '--grace-period', '0']);
+    await deletePodNow(h, 'crashy');
   });
 
   test('a container over its memory limit is OOM-killed and reported as such', async () => {
@@ -150,11 +141,7 @@ spec:
       command: ["node", "-e", "const a=[];for(;;){a.push(Buffer.alloc(16<<20,1))}"]
       resources: { limits: { memory: 48Mi } }
 `);
-    const status = await h.eventually('OOMKilled', async () => {
-      const p = await h.pod('hungry');
-      const s = p?.status?.containerStatuses?.[0];
-      return s && 'terminated' in s.state ? p!.status! : undefined;
-    });
+    const status = (await waitForContainer(h, 'hungry', 'OOMKilled', (s) => 'terminated' in s.state)).pod.status!;
     const s = status.containerStatuses![0]!;
     assert.ok('terminated' in s.state);
     if ('terminated' in s.state) {

@@ -6,8 +6,9 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { KubeObject, Pod } from '../../src/api/types.js';
+import type { KubeObject } from '../../src/api/types.js';
 import { MeshboxHarness } from './helpers/meshbox-harness.js';
+import { deletePodNow, isRunning, podReady as ready, waitForContainer } from './helpers/pod-waits.js';
 
 const h = new MeshboxHarness();
 const hostDir = mkdtempSync(join(tmpdir(), 'mbx-probes-'));
@@ -35,8 +36,6 @@ async function events(pod: string): Promise<Event[]> {
   const all = await h.list<Event>('/api/v1/namespaces/default/events');
   return all.filter((e) => e.involvedObject?.name === pod);
 }
-
-const ready = (p: Pod | undefined): boolean => p?.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True';
 
 /** A node HTTP server answering /healthz with 500 while /tmp/unready exists in the container. */
 const FLIP_SERVER = `const fs=require('fs');require('http').createServer((q,s)=>{s.writeHead(fs.existsSync('/tmp/unready')?500:200);s.end('ok')}).listen(8080)`;
@@ -71,7 +70,7 @@ spec:
 
     assert.equal((await h.cli(['exec', 'ready-flip', '--', 'rm', '/tmp/unready'])).code, 0);
     await h.waitReady('ready-flip', 'default', 15_000);
-    await h.cli(['delete', 'pod', 'ready-flip', '--grace-period', '0']);
+    await deletePodNow(h, 'ready-flip');
   });
 
   test('a failing readiness probe takes the pod out of its Service endpoints and puts it back', async () => {
@@ -106,7 +105,7 @@ spec:
     await h.eventually('pod out of the endpoints', async () => !(await addresses('addresses')).includes(ip) && (await addresses('notReadyAddresses')).includes(ip), 15_000);
     await h.cli(['exec', 'flip', '--', 'rm', '/tmp/unready']);
     await h.eventually('pod back in the endpoints', async () => (await addresses('addresses')).includes(ip), 15_000);
-    await h.cli(['delete', 'pod', 'flip', '--grace-period', '0']);
+    await deletePodNow(h, 'flip');
     await h.cli(['delete', 'service', 'flip']);
   });
 
@@ -124,10 +123,7 @@ spec:
 `);
     await h.waitReady('alive');
     await h.cli(['exec', 'alive', '--', 'rm', '/tmp/healthy']);
-    const restarted = await h.eventually('restart after liveness failure', async () => {
-      const s = (await h.pod('alive'))?.status?.containerStatuses?.[0];
-      return s && s.restartCount >= 1 && 'running' in s.state ? s : undefined;
-    }, 30_000);
+    const { status: restarted } = await waitForContainer(h, 'alive', 'restart after liveness failure', (s) => s.restartCount >= 1 && isRunning(s), 30_000);
     assert.ok('terminated' in restarted.lastState, 'the killed run is the last state');
     const evs = await events('alive');
     assert.ok(
@@ -137,7 +133,7 @@ spec:
     assert.ok(evs.some((e) => e.reason === 'Killing' && e.message === 'Container app failed liveness probe, will be restarted'));
     // the new run creates /tmp/healthy again: it stays up
     await h.waitReady('alive', 'default', 15_000);
-    await h.cli(['delete', 'pod', 'alive', '--grace-period', '0']);
+    await deletePodNow(h, 'alive');
   });
 
   test('a startup probe keeps the container unstarted and unready until it passes', async () => {
@@ -153,17 +149,14 @@ spec:
       startupProbe: { exec: { command: ["test", "-e", "/tmp/started"] }, periodSeconds: 1, failureThreshold: 30 }
       livenessProbe: { exec: { command: ["test", "-e", "/tmp/started"] }, periodSeconds: 1, failureThreshold: 1 }
 `);
-    const early = await h.eventually('container running', async () => {
-      const s = (await h.pod('slow-start'))?.status?.containerStatuses?.[0];
-      return s && 'running' in s.state ? s : undefined;
-    });
+    const { status: early } = await waitForContainer(h, 'slow-start', 'container running', isRunning);
     assert.equal(early.started, false, 'not started while the startup probe fails');
     assert.equal(early.ready, false);
     const p = await h.waitReady('slow-start', 'default', 20_000);
     const s = p.status!.containerStatuses![0]!;
     assert.equal(s.started, true);
     assert.equal(s.restartCount, 0, 'liveness did not run (and kill) before the startup probe passed');
-    await h.cli(['delete', 'pod', 'slow-start', '--grace-period', '0']);
+    await deletePodNow(h, 'slow-start');
   });
 
   test('a startup probe that never passes gets the container killed and restarted', async () => {
@@ -178,11 +171,11 @@ spec:
       command: ["sleep", "3600"]
       startupProbe: { exec: { command: ["false"] }, periodSeconds: 1, failureThreshold: 2, terminationGracePeriodSeconds: 1 }
 `);
-    await h.eventually('restarted after the startup probe failed', async () => ((await h.pod('never-starts'))?.status?.containerStatuses?.[0]?.restartCount ?? 0) >= 1, 30_000);
+    await waitForContainer(h, 'never-starts', 'restarted after the startup probe failed', (s) => s.restartCount >= 1, 30_000);
     const evs = await events('never-starts');
     assert.ok(evs.some((e) => e.reason === 'Killing' && e.message === 'Container app failed startup probe, will be restarted'));
     assert.equal(ready(await h.pod('never-starts')), false);
-    await h.cli(['delete', 'pod', 'never-starts', '--grace-period', '0']);
+    await deletePodNow(h, 'never-starts');
   });
 
   test('a tcpSocket readiness probe turns Ready once the port opens', async () => {
@@ -197,15 +190,11 @@ spec:
       command: ["node", "-e", "setTimeout(()=>require('net').createServer(s=>s.end()).listen(9000),3000)"]
       readinessProbe: { tcpSocket: { port: 9000 }, periodSeconds: 1 }
 `);
-    const running = await h.eventually('container running', async () => {
-      const p = await h.pod('late-port');
-      const s = p?.status?.containerStatuses?.[0];
-      return s && 'running' in s.state ? p : undefined;
-    });
+    const { pod: running } = await waitForContainer(h, 'late-port', 'container running', isRunning);
     assert.equal(ready(running), false, 'not Ready before the port opens');
     const p = await h.waitReady('late-port', 'default', 20_000);
     assert.equal(p.status!.containerStatuses![0]!.ready, true);
-    await h.cli(['delete', 'pod', 'late-port', '--grace-period', '0']);
+    await deletePodNow(h, 'late-port');
   });
 
   test('a grpc readiness probe follows grpc.health.v1 SERVING / NOT_SERVING', async () => {
@@ -244,7 +233,7 @@ spec:
     assert.ok(messages.includes('Readiness probe failed: service unhealthy (responded with "NOT_SERVING")'), JSON.stringify(messages));
     await h.cli(['exec', 'grpc-health', '--', 'rm', '/tmp/down']);
     await h.waitReady('grpc-health', 'default', 15_000);
-    await h.cli(['delete', 'pod', 'grpc-health', '--grace-period', '0']);
+    await deletePodNow(h, 'grpc-health');
   });
 });
 
@@ -295,7 +284,7 @@ spec:
     assert.match(failed.message ?? '', /^Exec lifecycle hook \(\[sh -c echo nope; exit 1\]\) for Container "app" in Pod "bad-hook_default\(.+\)" failed - error: /);
     const p = await h.pod('bad-hook');
     assert.equal(ready(p), false, 'never Ready while its postStart hook fails');
-    await h.eventually('restarted after the failed hook', async () => ((await h.pod('bad-hook'))?.status?.containerStatuses?.[0]?.restartCount ?? 0) >= 1, 30_000);
-    await h.cli(['delete', 'pod', 'bad-hook', '--grace-period', '0']);
+    await waitForContainer(h, 'bad-hook', 'restarted after the failed hook', (s) => s.restartCount >= 1, 30_000);
+    await deletePodNow(h, 'bad-hook');
   });
 });

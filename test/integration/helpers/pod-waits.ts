@@ -1,0 +1,38 @@
+/**
+ * Waits and reads on a pod's first container that the daemon-backed tests (pods, probes) share,
+ * on top of MeshboxHarness.eventually.
+ */
+import type { ContainerStatus, Pod } from '../../../src/api/types.js';
+import type { CliResult, MeshboxHarness } from './meshbox-harness.js';
+
+/** The Ready condition is True. */
+export function podReady(p: Pod | undefined): boolean {
+  return p?.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True';
+}
+
+export function isRunning(s: ContainerStatus): boolean {
+  return 'running' in s.state;
+}
+
+/**
+ * Polls until the pod's first container status satisfies `match`; returns the pod and that status
+ * (the harness's timeout message names `what`).
+ */
+export function waitForContainer(
+  h: MeshboxHarness,
+  name: string,
+  what: string,
+  match: (s: ContainerStatus) => boolean,
+  timeoutMs = 30_000,
+): Promise<{ pod: Pod; status: ContainerStatus }> {
+  return h.eventually(what, async () => {
+    const pod = await h.pod(name);
+    const status = pod?.status?.containerStatuses?.[0];
+    return pod && status && match(status) ? { pod, status } : undefined;
+  }, timeoutMs);
+}
+
+/** `meshbox delete pod NAME --grace-period 0`: the end of a test that needs no graceful stop. */
+export function deletePodNow(h: MeshboxHarness, name: string): Promise<CliResult> {
+  return h.cli(['delete', 'pod', name, '--grace-period', '0']);
+}
