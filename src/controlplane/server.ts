@@ -87,6 +87,7 @@ export class ControlPlane {
   // Parts of the previous generation, so unchanged resources and parts keep their identity.
   #outboundParts = new Map<string, Parts>();
   #ownParts = new Map<string, Parts>();
+  #ownInputs = new Map<string, { clusters: unknown; virtualHosts: unknown }>();
   #outboundByObject = new WeakMap<OutboundPart, Parts>();
   /** when the last recompute started (ms), for convergence measurements */
   lastChangeAt = 0;
@@ -193,6 +194,7 @@ export class ControlPlane {
       if (key) liveOutbound.add(key);
     }
     for (const k of this.#ownParts.keys()) if (!live.has(k)) this.#ownParts.delete(k);
+    for (const k of this.#ownInputs.keys()) if (!live.has(k)) this.#ownInputs.delete(k);
     for (const k of this.#outboundParts.keys()) if (!liveOutbound.has(k)) this.#outboundParts.delete(k);
     const cpu = process.cpuUsage(cpu0);
     this.lastRecompute = { cpuMs: (cpu.user + cpu.system) / 1000, wallMs: performance.now() - wall0, proxies: live.size };
@@ -244,8 +246,14 @@ export class ControlPlane {
       this.#outboundParts.set(outKey, out);
       this.#outboundByObject.set(pieces.outbound, out);
     }
-    const own = makeParts('own', pieces.own, this.#ownParts.get(id.proxyId));
-    this.#ownParts.set(id.proxyId, own);
+    // The inbound objects are memoised by identity: the same ones mean the same parts, no re-encoding.
+    const prevOwn = this.#ownInputs.get(id.proxyId);
+    let own = this.#ownParts.get(id.proxyId);
+    if (!own || !prevOwn || prevOwn.clusters !== pieces.inbound.clusters || prevOwn.virtualHosts !== pieces.inbound.virtualHosts) {
+      own = makeParts('own', pieces.own, own);
+      this.#ownParts.set(id.proxyId, own);
+      this.#ownInputs.set(id.proxyId, pieces.inbound);
+    }
     this.#push.update(id.proxyId, version, {
       clusters: [out.clusters, own.clusters],
       endpoints: [out.endpoints, own.endpoints],

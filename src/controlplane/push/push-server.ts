@@ -96,6 +96,10 @@ function payload(d: Delta): Buffer {
   return b;
 }
 
+function samePartList(a: readonly unknown[], b: readonly unknown[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
 export class PushServer {
   readonly #opts: PushServerOptions;
   readonly #log: Logger;
@@ -143,6 +147,8 @@ export class PushServer {
   update(proxyId: string, version: string, res: ProxyResources): void {
     const p = this.#proxies.get(proxyId);
     if (!p) return;
+    // Unchanged parts: the proxy's desired config (and its version) stay as they are.
+    if (p.desired && RESOURCE_TYPES.every((t) => samePartList(p.desired!.res[t], res[t]))) return;
     p.desired = { version, res };
     this.#maybePush(p);
   }

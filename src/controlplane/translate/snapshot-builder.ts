@@ -93,7 +93,7 @@ export class SnapshotBuilder {
   }
 
   /** A sidecar's config in two pieces: the shared outbound part and the pod's own (inbound) part. */
-  sidecarPieces(pod: Pod): { outbound: OutboundPart; outboundConfig: ConfigPiece; own: ConfigPiece } {
+  sidecarPieces(pod: Pod): { outbound: OutboundPart; outboundConfig: ConfigPiece; own: ConfigPiece; inbound: { clusters: Cluster[]; virtualHosts: VirtualHost[] } } {
     const ns = pod.metadata.namespace ?? 'default';
     const outbound = this.outboundPart(ns, this.sidecarFor(pod), pod.metadata.labels);
     let outboundConfig = this.#outboundConfig.get(outbound);
@@ -120,7 +120,7 @@ export class SnapshotBuilder {
       });
       own.routes.push({ name: 'inbound', virtualHosts: inbound.virtualHosts });
     }
-    return { outbound, outboundConfig, own };
+    return { outbound, outboundConfig, own, inbound };
   }
 
   sidecar(pod: Pod): ProxySnapshot {
