@@ -32,6 +32,7 @@ import {
 } from './deployment-conditions.js';
 import { POD_TEMPLATE_HASH_LABEL, computePodTemplateHash, templatesEqualIgnoringHash } from './pod-template-hash.js';
 import {
+  DEPLOYMENT_ONLY_ANNOTATIONS,
   DESIRED_REPLICAS_ANNOTATION,
   MAX_REPLICAS_ANNOTATION,
   REVISION_ANNOTATION,
@@ -41,16 +42,6 @@ import {
 } from './revisions.js';
 import { desiredReplicas, isRollingUpdate, maxSurge, maxUnavailable } from './rolling-math.js';
 import { deploymentComplete, hasProgressDeadline, nextProgressCheckMs, updateProgressing } from './deployment-progress.js';
-
-/** Deployment annotations that are not copied to its ReplicaSets (Kubernetes' skipCopyAnnotation). */
-const SKIP_COPY = new Set([
-  'kubectl.kubernetes.io/last-applied-configuration',
-  REVISION_ANNOTATION,
-  REVISION_HISTORY_ANNOTATION,
-  DESIRED_REPLICAS_ANNOTATION,
-  MAX_REPLICAS_ANNOTATION,
-  'deprecated.deployment.rollback.to',
-]);
 
 const byCreation = (a: ReplicaSet, b: ReplicaSet): number =>
   (a.metadata.creationTimestamp ?? '').localeCompare(b.metadata.creationTimestamp ?? '') ||
@@ -234,7 +225,7 @@ export class DeploymentSync {
     const annotations = (rs.metadata.annotations ??= {});
     let changed = false;
     for (const [k, v] of Object.entries(this.d.metadata.annotations ?? {})) {
-      if (SKIP_COPY.has(k) || annotations[k] === v) continue;
+      if (DEPLOYMENT_ONLY_ANNOTATIONS.has(k) || annotations[k] === v) continue;
       annotations[k] = v;
       changed = true;
     }

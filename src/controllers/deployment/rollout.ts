@@ -10,11 +10,8 @@ import { PROGRESSING, TIMED_OUT, getDeploymentCondition } from './deployment-con
 import { POD_TEMPLATE_HASH_LABEL, canonicalJson, templateWithoutHash } from './pod-template-hash.js';
 import {
   CHANGE_CAUSE_ANNOTATION,
-  DESIRED_REPLICAS_ANNOTATION,
-  MAX_REPLICAS_ANNOTATION,
+  DEPLOYMENT_ONLY_ANNOTATIONS,
   RESTARTED_AT_ANNOTATION,
-  REVISION_ANNOTATION,
-  REVISION_HISTORY_ANNOTATION,
   revisionOf,
 } from './revisions.js';
 
@@ -94,16 +91,6 @@ export function revisionTemplate(deploy: Deployment, replicaSets: readonly Repli
 
 // === undo ===
 
-/** Annotations kubectl does not copy back from a ReplicaSet on rollback. */
-const SKIP_ON_ROLLBACK = new Set([
-  'kubectl.kubernetes.io/last-applied-configuration',
-  REVISION_ANNOTATION,
-  REVISION_HISTORY_ANNOTATION,
-  DESIRED_REPLICAS_ANNOTATION,
-  MAX_REPLICAS_ANNOTATION,
-  'deprecated.deployment.rollback.to',
-]);
-
 export interface RolloutUndo {
   /** the revision rolled back to */
   revision: number;
@@ -129,8 +116,8 @@ export function rolloutUndoPatch(deploy: Deployment, replicaSets: readonly Repli
   const revision = revisionOf(target);
   const template = templateWithoutHash(target.spec.template);
   const annotations: Record<string, string> = {};
-  for (const [k, v] of Object.entries(deploy.metadata.annotations ?? {})) if (SKIP_ON_ROLLBACK.has(k)) annotations[k] = v;
-  for (const [k, v] of Object.entries(target.metadata.annotations ?? {})) if (!SKIP_ON_ROLLBACK.has(k)) annotations[k] = v;
+  for (const [k, v] of Object.entries(deploy.metadata.annotations ?? {})) if (DEPLOYMENT_ONLY_ANNOTATIONS.has(k)) annotations[k] = v;
+  for (const [k, v] of Object.entries(target.metadata.annotations ?? {})) if (!DEPLOYMENT_ONLY_ANNOTATIONS.has(k)) annotations[k] = v;
   const name = deploy.metadata.name;
   if (canonicalJson(templateWithoutHash(deploy.spec.template)) === canonicalJson(template)) {
     return {
