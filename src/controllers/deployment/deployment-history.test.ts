@@ -2,28 +2,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { findCause } from '../../core/errors.js';
 import { eventually } from '../../reconcile/testing/eventually.js';
-import { createReplicaSetController } from '../replicaset/replicaset-controller.js';
 import { withHarness, type Harness } from '../workloads-shared/testing/harness.js';
-import type { Deployment } from '../workloads-shared/types.js';
-import { createDeploymentController } from './deployment-controller.js';
 import { DeploymentReconciler } from './deployment-reconciler.js';
 import { computePodTemplateHash } from './pod-template-hash.js';
 import { openTestStore } from '../../reconcile/testing/test-store.js';
 import { silentLogger } from '../../core/logger.js';
 import { rolloutHistory, rolloutRestartPatch, rolloutStatus, rolloutUndoPatch, formatRolloutHistory } from './rollout.js';
 import { countPods, getDeployment, makeDeployment, patchDeployment, replicaSetsOf, setVersion } from './testing/fixtures.js';
-
-const controllers = [createReplicaSetController, createDeploymentController];
-
-async function rolledOut(h: Harness, name: string, timeoutMs = 8000): Promise<Deployment> {
-  let d: Deployment | undefined;
-  await eventually(() => {
-    d = getDeployment(h.store, name);
-    const s = rolloutStatus(d);
-    assert.ok(s.done, s.message);
-  }, timeoutMs);
-  return d!;
-}
+import { rolledOut, rolloutControllers as controllers } from './testing/rolled-out.js';
 
 const revisionOfDeploy = (h: Harness) => getDeployment(h.store, 'web').metadata.annotations?.['deployment.kubernetes.io/revision'];
 

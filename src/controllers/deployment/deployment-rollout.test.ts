@@ -1,25 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { eventually } from '../../reconcile/testing/eventually.js';
-import { createReplicaSetController } from '../replicaset/replicaset-controller.js';
 import { withHarness, type Harness } from '../workloads-shared/testing/harness.js';
 import type { Deployment, ReplicaSet } from '../workloads-shared/types.js';
-import { createDeploymentController } from './deployment-controller.js';
 import { computePodTemplateHash } from './pod-template-hash.js';
 import { rolloutStatus } from './rollout.js';
 import { countPods, getDeployment, makeDeployment, replicaSetsOf, setVersion } from './testing/fixtures.js';
-
-const controllers = [createReplicaSetController, createDeploymentController];
-
-async function rolledOut(h: Harness, name: string, timeoutMs = 8000): Promise<Deployment> {
-  let d: Deployment | undefined;
-  await eventually(() => {
-    d = getDeployment(h.store, name);
-    const s = rolloutStatus(d);
-    assert.ok(s.done, s.message);
-  }, timeoutMs);
-  return d!;
-}
+import { rolledOut, rolloutControllers as controllers } from './testing/rolled-out.js';
 
 test('Deployment creates <name>-<pod-template-hash> ReplicaSet, revision 1, and reports status and conditions', () =>
   withHarness({}, async (h) => {
