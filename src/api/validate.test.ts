@@ -150,7 +150,7 @@ describe('validateObject (server side, no positions)', () => {
   it('names the known kinds and versions', () => {
     has(validateObject({ apiVersion: 'v1', kind: 'Widget', metadata: { name: 'w' } }), 'kind', 'known kinds: Namespace, Pod, ConfigMap, Secret');
     has(validateObject({ apiVersion: 'v1', kind: 'pod', metadata: { name: 'w' } }), 'kind', 'did you mean Pod?');
-    has(validateObject({ apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', metadata: { name: 'w' } }), 'kind', 'does not support VirtualService yet');
+    has(validateObject({ apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', metadata: { name: 'w' } }), 'spec', 'required field is missing');
     has(validateObject({ apiVersion: 'apps/v1beta1', kind: 'Deployment', metadata: { name: 'd' }, spec: {} }), 'apiVersion', 'apps/v1');
   });
 
