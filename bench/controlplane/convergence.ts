@@ -6,7 +6,7 @@
  *
  *   npx tsc -p . --outDir .build/controlplane --tsBuildInfoFile .build/controlplane/.tsbuildinfo
  *   node .build/controlplane/bench/controlplane/convergence.js [--services 1000] [--proxies 2000]
- *        [--workers 4] [--iterations 5] [--namespaces 10]
+ *        [--workers 4] [--iterations 5] [--namespaces 10] [--warmup 1]
  *
  * The proxies run in `--workers` child processes (so their cost is not counted as the control
  * plane's); they read each push's envelope, skip the resources and ACK, as a proxy that accepts
@@ -205,6 +205,14 @@ async function main(): Promise<void> {
     results.push({ change, times: times.sort((a, b) => a - b), affected: affected / ITER, missing: missing / ITER });
   };
 
+  // One unmeasured change first: JIT warm-up of the recompute and push paths (steady state is what matters).
+  const warm = arg('warmup', 1);
+  for (let i = 0; i < warm; i++) {
+    const ep = store.get('endpoints', nsOf(3), 'svc-3')!;
+    store.update('endpoints', { ...ep, ...endpointsObj(nsOf(3), 'svc-3', [{ ip: ip(62000 + i), name: '' }]), metadata: ep.metadata });
+    await sleep(3000);
+  }
+  recomputes.length = 0;
   await measure('Endpoints of one service (EDS)', (i) => {
     const ns = nsOf(1);
     const ep = store.get('endpoints', ns, 'svc-1')!;
