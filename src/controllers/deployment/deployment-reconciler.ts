@@ -12,7 +12,7 @@ import type { Store } from '../../store/types.js';
 import type { WorkloadEvents } from '../workloads-shared/pod-control.js';
 import { claimObjects } from '../workloads-shared/controller-ref.js';
 import { InvalidIntOrPercent } from '../workloads-shared/errors.js';
-import { workloadSelector } from '../workloads-shared/pod-template.js';
+import { workloadSelectorOrStop } from '../workloads-shared/pod-template.js';
 import { DEPLOYMENTS, PODS, REPLICASETS, type Deployment, type ReplicaSet } from '../workloads-shared/types.js';
 import { DeploymentSync } from './deployment-sync.js';
 
@@ -40,13 +40,7 @@ export class DeploymentReconciler implements Reconciler {
     // Gone or going: the garbage collector removes its ReplicaSets, and theirs pods, by owner.
     if (!d || d.metadata.deletionTimestamp) return;
 
-    let selector;
-    try {
-      selector = workloadSelector(d, d.spec?.selector);
-    } catch (err) {
-      this.#events.warning(d, 'SelectingAll', (err as Error).message);
-      throw terminal(err);
-    }
+    const selector = workloadSelectorOrStop(this.#events, d, d.spec?.selector, 'SelectingAll');
 
     const candidates = this.#store.list(REPLICASETS, { namespace: namespace as string }).items as ReplicaSet[];
     const rss = claimObjects({ store: this.#store, resource: REPLICASETS, owner: d, selector, candidates, log });

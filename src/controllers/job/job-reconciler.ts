@@ -19,7 +19,7 @@ import type { Store } from '../../store/types.js';
 import { claimObjects } from '../workloads-shared/controller-ref.js';
 import { InvalidRestartPolicy } from '../workloads-shared/errors.js';
 import { PodControl, writeStatusIfChanged, type AdmitPod, type WorkloadEvents } from '../workloads-shared/pod-control.js';
-import { workloadSelector } from '../workloads-shared/pod-template.js';
+import { workloadSelectorOrStop } from '../workloads-shared/pod-template.js';
 import { compareForDeletion, isPodActive, isPodReady, podRestarts } from '../workloads-shared/pod-utils.js';
 import { JOBS, PODS, type Job, type JobStatus } from '../workloads-shared/types.js';
 
@@ -89,13 +89,7 @@ export class JobReconciler implements Reconciler {
       this.#events.warning(job, 'InvalidRestartPolicy', err.message);
       throw terminal(err);
     }
-    let selector;
-    try {
-      selector = workloadSelector(job, jobSelector(job));
-    } catch (err) {
-      this.#events.warning(job, 'InvalidSelector', (err as Error).message);
-      throw terminal(err);
-    }
+    const selector = workloadSelectorOrStop(this.#events, job, jobSelector(job), 'InvalidSelector');
 
     const all = this.#store.list(PODS, { namespace: namespace as string }).items as Pod[];
     const pods = claimObjects({ store: this.#store, resource: PODS, owner: job, selector, candidates: all, log });

@@ -11,12 +11,12 @@ import { rfc3339, systemClock, type Clock } from '../../core/clock.js';
 import { describeError } from '../../core/errors.js';
 import { getCondition } from '../../reconcile/conditions.js';
 import type { Logger } from '../../core/logger.js';
-import { terminal, type ReconcileContext, type ReconcileResult, type Reconciler } from '../../reconcile/controller.js';
+import { type ReconcileContext, type ReconcileResult, type Reconciler } from '../../reconcile/controller.js';
 import { splitKey } from '../../reconcile/informer.js';
 import type { Store } from '../../store/types.js';
 import { claimObjects } from '../workloads-shared/controller-ref.js';
 import { PodControl, writeStatusIfChanged, type AdmitPod, type WorkloadEvents } from '../workloads-shared/pod-control.js';
-import { workloadSelector } from '../workloads-shared/pod-template.js';
+import { workloadSelectorOrStop } from '../workloads-shared/pod-template.js';
 import {
   compareForDeletion,
   isPodActive,
@@ -60,13 +60,7 @@ export class ReplicaSetReconciler implements Reconciler {
     // Gone or going: the garbage collector deletes its pods through their owner references.
     if (!rs || rs.metadata.deletionTimestamp) return;
 
-    let selector;
-    try {
-      selector = workloadSelector(rs, rs.spec?.selector);
-    } catch (err) {
-      this.#events.warning(rs, 'InvalidSelector', (err as Error).message);
-      throw terminal(err);
-    }
+    const selector = workloadSelectorOrStop(this.#events, rs, rs.spec?.selector, 'InvalidSelector');
 
     const all = this.#store.list(PODS, { namespace: namespace as string }).items as Pod[];
     const owned = claimObjects({ store: this.#store, resource: PODS, owner: rs, selector, candidates: all, log });

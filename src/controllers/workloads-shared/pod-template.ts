@@ -3,8 +3,10 @@ import type { KubeObject, Pod } from '../../api/types.js';
 import { defaultPodSpec } from '../../api/defaults.js';
 import { describeError } from '../../core/errors.js';
 import { selectorFromObject, type LabelSelector, type Selector } from '../../store/label-selector.js';
+import { terminal } from '../../reconcile/controller.js';
 import { controllerRefFor } from './controller-ref.js';
 import { EmptySelector, InvalidSelector } from './errors.js';
+import type { WorkloadEvents } from './pod-control.js';
 import type { PodTemplateSpec } from './types.js';
 
 /** Kubernetes caps generateName prefixes so that prefix + 5 random characters fit 63. */
@@ -47,4 +49,17 @@ export function workloadSelector(owner: KubeObject, selector: LabelSelector | un
   }
   if (selector === undefined || compiled.empty) throw EmptySelector(owner.kind, owner.metadata.name);
   return compiled;
+}
+
+/**
+ * workloadSelector inside a reconcile: a bad selector is reported once as a warning event with
+ * `reason` and stops the key (terminal), since retrying cannot fix it.
+ */
+export function workloadSelectorOrStop(events: WorkloadEvents, owner: KubeObject, selector: LabelSelector | undefined, reason: string): Selector {
+  try {
+    return workloadSelector(owner, selector);
+  } catch (err) {
+    events.warning(owner, reason, (err as Error).message);
+    throw terminal(err);
+  }
 }
