@@ -12,7 +12,7 @@ import { run } from '../../src/core/exec.js';
 import { randomHex } from '../../src/core/ids.js';
 import { listConflistReservations, type CniConflist } from '../../src/cni/index.js';
 import { deleteNetns, execInNetns } from '../../src/runtime/netns.js';
-import { NetnsPods, bridgeNameFor, pickFreeSubnets } from './helpers/netns-pods.js';
+import { NetnsPods, bridgeNameFor, pickFreeOctet } from './helpers/netns-pods.js';
 
 const skip = process.getuid?.() !== 0 ? 'needs root (network namespaces, bridges, iptables)' : false;
 
@@ -26,14 +26,7 @@ type Env = NetnsPods & {
 /** Each test's own bridge and /24 in 10.201.0.0/16 (checked free with our own clash check), removed afterwards. */
 async function withNetwork(fn: (env: Env) => Promise<void>, conflistEdit?: (c: CniConflist) => void): Promise<void> {
   const tag = randomHex(6);
-  const octet = await pickFreeSubnets(
-    bridgeNameFor(tag),
-    () => {
-      const pick = Math.floor(Math.random() * 256);
-      return { pick, cidrs: [`10.201.${pick}.0/24`] };
-    },
-    { attempts: 20, exhausted: 'no free /24 in 10.201.0.0/16' },
-  );
+  const octet = await pickFreeOctet(bridgeNameFor(tag), (o) => [`10.201.${o}.0/24`], { attempts: 20, exhausted: 'no free /24 in 10.201.0.0/16' });
   const subnet = `10.201.${octet}.0/24`;
   const prefix = `10.201.${octet}.`;
   const pods = await NetnsPods.create({

@@ -21,7 +21,7 @@ import { EventRecorder, InformerFactory, type Controller } from '../../src/recon
 import { createNetworkPolicyController, teardownNetworkPolicies } from '../../src/controllers/netpol/network-policy-controller.js';
 import { NETWORK_POLICIES, type NetworkPolicySpec } from '../../src/controllers/netpol/network-policy-types.js';
 import { PolicyApplier, dispatchChainFor, podChainPrefixFor, type ApplyOutcome, type PodPolicy } from '../../src/netfilter/policy/index.js';
-import { NetnsPods, bridgeNameFor, pickFreeSubnets, tcpAttempts, type Attempt } from './helpers/netns-pods.js';
+import { NetnsPods, bridgeNameFor, pickFreeOctet, tcpAttempts, type Attempt } from './helpers/netns-pods.js';
 
 const skip = process.getuid?.() !== 0 ? 'needs root (network namespaces, bridges, iptables)' : false;
 
@@ -53,14 +53,7 @@ class TimedApplier extends PolicyApplier {
 test('NetworkPolicy enforcement: pod/namespace selectors, ipBlock except, named port, egress, replies, removal, teardown', { skip, timeout: 180_000 }, async (t) => {
   const tag = randomHex(6);
   const bridge = bridgeNameFor(tag);
-  const r = await pickFreeSubnets(
-    bridge,
-    () => {
-      const pick = Math.floor(Math.random() * 256);
-      return { pick, cidrs: [`10.207.${pick}.0/24`] };
-    },
-    { attempts: 30, exhausted: 'no free /24 in 10.207.0.0/16' },
-  );
+  const r = await pickFreeOctet(bridge, (o) => [`10.207.${o}.0/24`], { attempts: 30, exhausted: 'no free /24 in 10.207.0.0/16' });
   const podCidr = `10.207.${r}.0/24`;
   const gateway = `10.207.${r}.1`;
   const pods = await NetnsPods.create({ tag, networkName: `mbx-np-${tag}`, subnet: podCidr, gateway, routes: [podCidr] });
@@ -72,11 +65,7 @@ test('NetworkPolicy enforcement: pod/namespace selectors, ipBlock except, named 
   let tornDown = false;
   try {
     const ips = {} as Record<PodName, string>;
-    for (const p of PODS) {
-      const { ns, ip } = await pods.addPod(p.name);
-      ips[p.name] = ip;
-      await pods.serve(ns, SERVER, [p.name]);
-    }
+    for (const p of PODS) ips[p.name] = await pods.addServingPod(p.name, SERVER);
 
     store.create('namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'np-a', labels: { 'kubernetes.io/metadata.name': 'np-a' } } });
     store.create('namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'np-b', labels: { 'kubernetes.io/metadata.name': 'np-b', team: 'b' } } });

@@ -62,9 +62,7 @@ test('NetworkPolicy judges the endpoint pod and target port behind a ClusterIP',
   try {
     const ips = {} as Record<PodName, string>;
     for (const p of PODS) {
-      const { ns, ip } = await pods.addPod(p.name);
-      ips[p.name] = ip;
-      await pods.serve(ns, SERVER, [p.name]);
+      ips[p.name] = await pods.addServingPod(p.name, SERVER);
       const pod: Pod = {
         apiVersion: 'v1',
         kind: 'Pod',

@@ -21,7 +21,7 @@ import { ClusterIpAllocator } from '../../src/controllers/services/cluster-ip-al
 import { endpointsController } from '../../src/controllers/services/endpoints-controllers.js';
 import { ServiceProxy, type SyncInfo } from '../../src/controllers/services/service-proxy.js';
 import type { Endpoints, Service } from '../../src/controllers/services/service-types.js';
-import { NetnsPods, bridgeNameFor, pickFreeSubnets } from './helpers/netns-pods.js';
+import { NetnsPods, bridgeNameFor, pickFreeOctet } from './helpers/netns-pods.js';
 
 const skip = process.getuid?.() !== 0 ? 'needs root (network namespaces, bridges, iptables)' : false;
 const POD_NAMES = ['a', 'b', 'c'] as const;
@@ -98,14 +98,10 @@ function hostGet(port: number): Promise<string> {
 test('service data path: balancing, endpoint removal, hairpin, reject, affinity, NodePort, teardown', { skip, timeout: 180_000 }, async (t) => {
   const tag = randomHex(6);
   const bridge = bridgeNameFor(tag);
-  const r = await pickFreeSubnets(
-    bridge,
-    () => {
-      const pick = Math.floor(Math.random() * 256);
-      return { pick, cidrs: [`10.205.${pick}.0/24`, `10.206.${pick}.0/24`] };
-    },
-    { attempts: 30, exhausted: 'no free /24 pair in 10.205.0.0/16 and 10.206.0.0/16' },
-  );
+  const r = await pickFreeOctet(bridge, (o) => [`10.205.${o}.0/24`, `10.206.${o}.0/24`], {
+    attempts: 30,
+    exhausted: 'no free /24 pair in 10.205.0.0/16 and 10.206.0.0/16',
+  });
   const podCidr = `10.205.${r}.0/24`;
   const serviceCidr = `10.206.${r}.0/24`;
   const pods = await NetnsPods.create({ tag, networkName: `mbx-svc-${tag}`, subnet: podCidr, gateway: `10.205.${r}.1`, routes: [podCidr, serviceCidr] });

@@ -35,6 +35,18 @@ export async function pickFreeSubnets<T>(
   throw new Error(opts.exhausted);
 }
 
+/** pickFreeSubnets for the common case: one random octet that places every CIDR of `cidrsFor`. */
+export function pickFreeOctet(bridge: string, cidrsFor: (octet: number) => string[], opts: { attempts: number; exhausted: string }): Promise<number> {
+  return pickFreeSubnets(
+    bridge,
+    () => {
+      const octet = Math.floor(Math.random() * 256);
+      return { pick: octet, cidrs: cidrsFor(octet) };
+    },
+    opts,
+  );
+}
+
 /**
  * portmap's top-level chains are shared by every CNI user of this machine; remove them only when no
  * per-container DNAT rule is left in them (our DELs removed ours), so a parallel user is not broken.
@@ -169,6 +181,13 @@ export class NetnsPods {
     const ns = await this.netns(name);
     const result = await this.net.add(this.attachment(name, ns));
     return { ns, ip: result.ips![0]!.address.split('/')[0]! };
+  }
+
+  /** addPod, then serve(script) in it with the pod's name as its argument; returns the pod's IP. */
+  async addServingPod(name: string, script: string): Promise<string> {
+    const { ns, ip } = await this.addPod(name);
+    await this.serve(ns, script, [name]);
+    return ip;
   }
 
   /** Runs `node -e script ...args` in netns `ns` and resolves once it prints `readyText`. */
