@@ -22,6 +22,17 @@ export function parseIpv4(text: string): number | undefined {
   return value;
 }
 
+/** Numeric order of dotted IPv4 addresses, for stable rule and endpoint order (not string order). */
+export function compareIp(a: string, b: string): number {
+  const pa = a.split('.').map(Number);
+  const pb = b.split('.').map(Number);
+  for (let i = 0; i < 4; i++) {
+    const d = (pa[i] ?? 0) - (pb[i] ?? 0);
+    if (d !== 0) return d;
+  }
+  return 0;
+}
+
 export function formatIpv4(value: number): string {
   return [value >>> 24, (value >>> 16) & 255, (value >>> 8) & 255, value & 255].join('.');
 }

@@ -12,6 +12,7 @@
  *   - hostname is set when the pod names the Service as its subdomain and has a hostname.
  */
 import type { KubeObject, ObjectMeta, OwnerReference, Pod } from '../../api/types.js';
+import { compareIp } from '../../netfilter/ipv4.js';
 import type { EndpointPort, ObjectReference, Protocol, Service, ServicePort } from './service-types.js';
 
 export interface PodEndpoint {
@@ -93,16 +94,6 @@ export function podEndpoints(svc: Service, pods: readonly Pod[]): PodEndpoint[] 
   }
   out.sort((a, b) => compareIp(a.ip, b.ip) || a.targetRef.name.localeCompare(b.targetRef.name));
   return out;
-}
-
-export function compareIp(a: string, b: string): number {
-  const pa = a.split('.').map(Number);
-  const pb = b.split('.').map(Number);
-  for (let i = 0; i < 4; i++) {
-    const d = (pa[i] ?? 0) - (pb[i] ?? 0);
-    if (d !== 0) return d;
-  }
-  return 0;
 }
 
 export function serviceOwnerRef(svc: KubeObject): OwnerReference {

@@ -56,6 +56,7 @@
 import { createHash } from 'node:crypto';
 import { PolicyInvalidBridge } from './errors.js';
 import { cidrMinus } from './cidr-minus.js';
+import { compareIp } from '../ipv4.js';
 
 export type PolicyProtocol = 'TCP' | 'UDP' | 'SCTP';
 
@@ -262,16 +263,6 @@ function quote(comment: string): string {
   // iptables comments: at most 256 bytes; keep to a safe character set so the restore parser
   // never sees a quote or newline from a user's object name.
   return `"${comment.replace(/[^A-Za-z0-9 ._/:\-[\]=,]/g, '_').slice(0, 200)}"`;
-}
-
-function compareIp(a: string, b: string): number {
-  const na = a.split('.').map(Number);
-  const nb = b.split('.').map(Number);
-  for (let i = 0; i < 4; i++) {
-    const d = (na[i] ?? 0) - (nb[i] ?? 0);
-    if (d !== 0) return d;
-  }
-  return 0;
 }
 
 function hash(text: string, n: number): string {
