@@ -1,22 +1,14 @@
 // Bad manifests get FILE:LINE:COL errors from `meshbox apply` and change nothing, even when the
 // other documents in the same apply are fine.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { MeshboxHarness } from './helpers/meshbox-harness.js';
+import { meshboxForThisFile } from './helpers/meshbox-harness.js';
 
-const h = new MeshboxHarness();
 const dir = mkdtempSync(join(tmpdir(), 'mbx-manifests-'));
-
-before(async () => {
-  await h.start();
-});
-after(async () => {
-  rmSync(dir, { recursive: true, force: true });
-  assert.deepEqual(await h.down(), []);
-});
+const h = meshboxForThisFile({ cleanup: () => rmSync(dir, { recursive: true, force: true }) });
 
 const GOOD = `apiVersion: v1
 kind: ConfigMap

@@ -1,24 +1,15 @@
 // Pods in real containers on a real bridge: the foundation's "Done when" list, against one daemon
 // started through `meshbox up` (its own bridge, CIDRs and state folder).
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { run } from '../../src/core/exec.js';
-import { MeshboxHarness, sleep } from './helpers/meshbox-harness.js';
+import { meshboxForThisFile, sleep } from './helpers/meshbox-harness.js';
 import { deletePodNow, isRunning, waitForContainer } from './helpers/pod-waits.js';
 
-const h = new MeshboxHarness();
+const h = meshboxForThisFile();
 const hostPort = 20_000 + Math.floor(Math.random() * 10_000);
-
-before(async () => {
-  await h.start();
-});
-
-after(async () => {
-  const leaks = await h.down();
-  assert.deepEqual(leaks, [], 'meshbox down leaves nothing behind');
-});
 
 /** The host pid of a pod container's init process (from the runtime's pid file). */
 function containerPid(podUid: string, container: string, attempt: number): number {

@@ -1,30 +1,17 @@
 // Probes and lifecycle hooks on real pods (issue 3 item 4), against one daemon started through
 // `meshbox up` with its own bridge, CIDRs and state folder (the harness's 10.210.0.0/15 range).
 // Needs ProbeManager and the lifecycle hooks wired into the pod reconciler (see the probes report).
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { KubeObject } from '../../src/api/types.js';
-import { MeshboxHarness } from './helpers/meshbox-harness.js';
+import { meshboxForThisFile } from './helpers/meshbox-harness.js';
 import { deletePodNow, isRunning, podReady as ready, waitForContainer } from './helpers/pod-waits.js';
 
-const h = new MeshboxHarness();
 const hostDir = mkdtempSync(join(tmpdir(), 'mbx-probes-'));
-
-before(async () => {
-  await h.start();
-});
-
-after(async () => {
-  try {
-    const leaks = await h.down();
-    assert.deepEqual(leaks, [], 'meshbox down leaves nothing behind');
-  } finally {
-    rmSync(hostDir, { recursive: true, force: true });
-  }
-});
+const h = meshboxForThisFile({ cleanup: () => rmSync(hostDir, { recursive: true, force: true }) });
 
 interface Event extends KubeObject {
   reason?: string;

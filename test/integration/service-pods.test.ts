@@ -1,16 +1,10 @@
 // Services over real pods: a ClusterIP and its DNS name reach every ready replica, a headless name
 // returns every ready pod IP, readiness gates endpoints, service env vars are injected.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { MeshboxHarness } from './helpers/meshbox-harness.js';
+import { meshboxForThisFile } from './helpers/meshbox-harness.js';
 
-const h = new MeshboxHarness();
-before(async () => {
-  await h.start();
-});
-after(async () => {
-  assert.deepEqual(await h.down(), []);
-});
+const h = meshboxForThisFile();
 
 const SERVER = `["node", "-e", "require('http').createServer((q,s)=>s.end(require('os').hostname())).listen(8080)"]`;
 

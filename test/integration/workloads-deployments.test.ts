@@ -2,26 +2,18 @@
 // scale-up and healing, a rolling update within its maxSurge/maxUnavailable bounds, rollout undo,
 // a daemon SIGKILLed mid-rollout that finishes it after restart, a Job to completion, and cascading
 // deletion that leaves no pod behind. Needs the workload controllers wired into the daemon.
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Pod } from '../../src/api/types.js';
 import { rolloutHistory, rolloutStatus, rolloutUndoPatch } from '../../src/controllers/deployment/rollout.js';
 import type { Deployment, Job, ReplicaSet } from '../../src/controllers/workloads-shared/types.js';
-import { MeshboxHarness, sleep } from './helpers/meshbox-harness.js';
+import { meshboxForThisFile, sleep } from './helpers/meshbox-harness.js';
 
-const h = new MeshboxHarness();
+const h = meshboxForThisFile();
 const NS = 'default';
 const DEPLOY = (name: string) => `/apis/apps/v1/namespaces/${NS}/deployments/${name}`;
 const MERGE = 'application/merge-patch+json';
 
-before(async () => {
-  await h.start();
-});
-
-after(async () => {
-  const leaks = await h.down();
-  assert.deepEqual(leaks, [], 'meshbox down leaves nothing behind');
-});
 
 function deploymentYaml(name: string, replicas: number, version: string, extra = ''): string {
   return `

@@ -2,18 +2,12 @@
 // rolls out under steady load (>= 200 requests per second through the ClusterIP) with zero failed
 // requests; a NetworkPolicy allowing only app=frontend blocks another pod and lets frontend through,
 // and removing it opens the path again.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { MeshboxHarness } from './helpers/meshbox-harness.js';
+import { meshboxForThisFile } from './helpers/meshbox-harness.js';
 import type { Pod } from '../../src/api/types.js';
 
-const h = new MeshboxHarness();
-before(async () => {
-  await h.start();
-});
-after(async () => {
-  assert.deepEqual(await h.down(), []);
-});
+const h = meshboxForThisFile();
 
 function deployment(version: string): string {
   return `apiVersion: apps/v1

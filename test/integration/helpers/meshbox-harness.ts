@@ -5,6 +5,8 @@
  * leak check finds.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import assert from 'node:assert/strict';
+import { after, before } from 'node:test';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -174,6 +176,26 @@ export async function leftovers(h: MeshboxHarness): Promise<string[]> {
   const cgroups = (await run('find', ['/sys/fs/cgroup', '-maxdepth', '3', '-path', '*meshbox/*', '-type', 'd'], { allowFailure: true })).stdout;
   for (const uid of h.knownPodUids) if (cgroups.includes(uid)) leaks.push(`cgroup of pod ${uid}`);
   return leaks;
+}
+
+/**
+ * One daemon for every test of the calling file: started in `before`; in `after`, `meshbox down`
+ * must leave nothing behind, and `cleanup` (the file's own temp folders) runs even when it does not.
+ * Call at the file's top level.
+ */
+export function meshboxForThisFile(opts: { cleanup?: () => void } = {}): MeshboxHarness {
+  const h = new MeshboxHarness();
+  before(async () => {
+    await h.start();
+  });
+  after(async () => {
+    try {
+      assert.deepEqual(await h.down(), [], 'meshbox down leaves nothing behind');
+    } finally {
+      opts.cleanup?.();
+    }
+  });
+  return h;
 }
 
 export async function withMeshbox(fn: (h: MeshboxHarness) => Promise<void>): Promise<void> {
