@@ -97,6 +97,7 @@ test('NACK keeps the last good config and shows the error; the next good config 
     assert.match(c.lastError ?? '', /outbound\|9080\|v9\|reviews/);
     const row = s.status()[0]!;
     assert.equal(row.types.routes.state, 'NACKED');
+    assert.equal(row.types.clusters.state, 'SYNCED', 'a type outside the rejected batch stays synced');
     assert.equal(row.types.routes.acked, '1');
     assert.match(row.lastNack?.error ?? '', /is not defined in clusters/);
     s.update('p2', '3', res(snap(9081), first.parts).res);

@@ -81,6 +81,7 @@ interface ProxyConn {
   needsFull: boolean;
   inflight: Inflight | undefined;
   nackedVersion: string | undefined;
+  nackedTypes: Set<ResourceType>;
   lastNack: ProxyStreamStatus['lastNack'];
 }
 
@@ -160,7 +161,7 @@ export class PushServer {
         const acked = p.acked.res[t];
         const wanted = p.desired?.res[t];
         let state: SyncState = acked === undefined ? 'NOT SENT' : 'SYNCED';
-        if (p.lastNack && p.nackedVersion !== undefined && p.nackedVersion === p.desired?.version && p.lastNack.type === t) state = 'NACKED';
+        if (p.nackedVersion !== undefined && p.nackedVersion === p.desired?.version && p.nackedTypes.has(t)) state = 'NACKED';
         else if (acked && wanted && diffParts(acked, wanted).upserts.length + diffParts(acked, wanted).removed.length > 0) state = 'STALE';
         types[t] = { state, acked: p.acked.versions[t], resources: countResources(acked) };
       }
@@ -231,6 +232,7 @@ export class PushServer {
       needsFull: true,
       inflight: undefined,
       nackedVersion: undefined,
+      nackedTypes: new Set(),
       lastNack: undefined,
     };
     this.#proxies.set(id.proxyId, conn);
@@ -295,6 +297,7 @@ export class PushServer {
       for (const t of RESOURCE_TYPES) p.acked.res[t] = inflight.res[t];
     } else {
       p.nackedVersion = inflight.version;
+      p.nackedTypes = new Set(Object.keys(inflight.errors) as ResourceType[]);
       this.#log.warn({ proxy: p.id.proxyId, version: inflight.version, error: errors[0] }, 'proxy rejected config; it keeps its last good config');
     }
     this.#opts.onBatchDone?.(p.id, inflight.version, errors[0]);
