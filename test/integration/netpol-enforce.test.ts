@@ -21,7 +21,7 @@ import { EventRecorder, InformerFactory, type Controller } from '../../src/recon
 import { createNetworkPolicyController, teardownNetworkPolicies } from '../../src/controllers/netpol/network-policy-controller.js';
 import { NETWORK_POLICIES, type NetworkPolicySpec } from '../../src/controllers/netpol/network-policy-types.js';
 import { PolicyApplier, dispatchChainFor, podChainPrefixFor, type ApplyOutcome, type PodPolicy } from '../../src/netfilter/policy/index.js';
-import { NetnsPods, bridgeNameFor, pickFreeOctet, tcpAttempts, type Attempt } from './helpers/netns-pods.js';
+import { NetnsPods, assertAnswered, assertRefusedQuickly, bridgeNameFor, pickFreeOctet, tcpAttempts, type Attempt } from './helpers/netns-pods.js';
 
 const skip = process.getuid?.() !== 0 ? 'needs root (network namespaces, bridges, iptables)' : false;
 
@@ -88,12 +88,8 @@ test('NetworkPolicy enforcement: pod/namespace selectors, ipBlock except, named 
     const connect = async (from: PodName, ...targets: [PodName, number][]): Promise<Attempt[]> => {
       return tcpAttempts(pods.nsName(from), targets.map(([to, port]) => `${ips[to]}:${port}`));
     };
-    const ok = (a: Attempt | undefined, to: PodName, port: number, what: string) =>
-      assert.equal(a?.body, `${to}:${port}`, `${what}: expected an answer, got ${JSON.stringify(a)}`);
-    const refused = (a: Attempt | undefined, what: string) => {
-      assert.equal(a?.code, 'ECONNREFUSED', `${what}: expected a quick refusal, got ${JSON.stringify(a)}`);
-      assert.ok(a!.ms < 500, `${what}: refused only after ${a!.ms} ms`);
-    };
+    const ok = (a: Attempt | undefined, to: PodName, port: number, what: string) => assertAnswered(a, `${to}:${port}`, what);
+    const refused = (a: Attempt | undefined, what: string) => assertRefusedQuickly(a, what);
     /** Applies a change and waits until the controller has put the result into the kernel. */
     const change = async (fn: () => void): Promise<number> => {
       const before = applier.applied.length;

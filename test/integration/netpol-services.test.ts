@@ -22,7 +22,7 @@ import type { Service } from '../../src/controllers/services/service-types.js';
 import { createNetworkPolicyController, teardownNetworkPolicies } from '../../src/controllers/netpol/network-policy-controller.js';
 import { NETWORK_POLICIES, type NetworkPolicySpec } from '../../src/controllers/netpol/network-policy-types.js';
 import { dispatchChainFor, podChainPrefixFor } from '../../src/netfilter/policy/index.js';
-import { NetnsPods, bridgeNameFor, pickFreeSubnets, tcpAttempts } from './helpers/netns-pods.js';
+import { NetnsPods, assertAnswered, assertRefusedQuickly, bridgeNameFor, pickFreeSubnets, tcpAttempts } from './helpers/netns-pods.js';
 
 const skip = process.getuid?.() !== 0 ? 'needs root (network namespaces, bridges, iptables)' : false;
 const PODS = [
@@ -93,15 +93,9 @@ test('NetworkPolicy judges the endpoint pod and target port behind a ClusterIP',
     await netpol.start();
 
     const connect = (from: PodName, ...targets: string[]) => tcpAttempts(pods.nsName(from), targets);
-    const answers = async (from: PodName, target: string, body: string) => {
-      const [a] = await connect(from, target);
-      assert.equal(a?.body, body, `${from} → ${target}: expected "${body}", got ${JSON.stringify(a)}`);
-    };
-    const refused = async (from: PodName, target: string, code = 'ECONNREFUSED') => {
-      const [a] = await connect(from, target);
-      assert.equal(a?.code, code, `${from} → ${target}: expected a refusal, got ${JSON.stringify(a)}`);
-      assert.ok(a!.ms < 500, `${from} → ${target}: refused after ${a!.ms} ms`);
-    };
+    const answers = async (from: PodName, target: string, body: string) => assertAnswered((await connect(from, target))[0], body, `${from} → ${target}`);
+    const refused = async (from: PodName, target: string, code = 'ECONNREFUSED') =>
+      assertRefusedQuickly((await connect(from, target))[0], `${from} → ${target}`, code);
     const create = (name: string, spec: NetworkPolicySpec) =>
       store.create(NETWORK_POLICIES, { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name, namespace: 'default' }, spec });
 

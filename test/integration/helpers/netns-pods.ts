@@ -4,6 +4,7 @@
  * pod, and one cleanup that removes all of it (processes, attachments, netns, bridge, portmap's
  * shared chains when unused, the state folder). Needs root.
  */
+import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -106,6 +107,20 @@ export interface Attempt {
   body?: string;
   code?: string;
   ms: number;
+}
+
+/** The attempt got `body` back. */
+export function assertAnswered(a: Attempt | undefined, body: string, what: string): void {
+  assert.equal(a?.body, body, `${what}: expected "${body}", got ${JSON.stringify(a)}`);
+}
+
+/**
+ * The attempt failed with `code` within 500 ms: a policy's REJECT (or a closed port) answers at
+ * once, so a slow failure means packets were dropped or lost instead.
+ */
+export function assertRefusedQuickly(a: Attempt | undefined, what: string, code = 'ECONNREFUSED'): void {
+  assert.equal(a?.code, code, `${what}: expected a quick refusal, got ${JSON.stringify(a)}`);
+  assert.ok(a!.ms < 500, `${what}: refused only after ${a!.ms} ms`);
 }
 
 /** Runs TCP_CLIENT against "ip:port" targets, inside netns `ns`, or on the host when `ns` is undefined. */
