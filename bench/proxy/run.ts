@@ -3,7 +3,7 @@
  * and a meshbox client-sidecar → server-sidecar pair, measured in one run on this machine.
  *
  *   npm run build && node dist/bench/proxy/run.js [--duration 10] [--warmup 3] [--soak 60]
- *                              [--repeat 1] [--only direct,meshbox,haproxy,nginx,http-proxy,sidecars] [--json FILE]
+ *                              [--repeat 1] [--conns 50,1] [--bodies 100,4096] [--only direct,meshbox,haproxy,nginx,http-proxy,node-undici,sidecars] [--json FILE]
  *
  * Pinning (2 cores): this process (autocannon, the load generator) and the upstream run on core 0,
  * the proxy under test on core 1 (both sidecars of the pair share core 1). All targets run at once
@@ -50,12 +50,16 @@ const { values: args } = parseArgs({
     only: { type: 'string' },
     json: { type: 'string' },
     repeat: { type: 'string', default: '1' },
+    conns: { type: 'string', default: '50,1' },
+    bodies: { type: 'string', default: '100,4096' },
   },
 });
 const DURATION = Number(args.duration);
 const WARMUP = Number(args.warmup);
 const SOAK = Number(args.soak);
 const REPEAT = Math.max(1, Number(args.repeat));
+const CONNS = args.conns.split(',').map(Number);
+const BODIES = args.bodies.split(',').map(Number);
 const ONLY = args.only ? new Set(args.only.split(',')) : undefined;
 
 interface Target {
@@ -299,6 +303,14 @@ async function targetHttpProxy(upstreamPort: number): Promise<Target> {
   return { name: 'http-proxy (npm)', port, pids: [child.pid as number], stop: () => stopChild(child) };
 }
 
+async function targetNodeUndici(upstreamPort: number): Promise<Target> {
+  const port = await freePort();
+  const child = spawnPinned(PROXY_CORE, process.execPath, [join(HERE, 'node-undici-server.js'), String(upstreamPort), String(port)]);
+  await firstJsonLine(child);
+  await waitForPort(port, child);
+  return { name: 'node http + undici Pool (baseline)', port, pids: [child.pid as number], stop: () => stopChild(child) };
+}
+
 // === measurement ===
 
 interface LoadResult extends AutocannonResult {
@@ -387,6 +399,7 @@ async function main(): Promise<void> {
       ['haproxy', () => targetHaproxy(dir, upstreamPort)],
       ['nginx', () => targetNginx(dir, upstreamPort)],
       ['http-proxy', () => targetHttpProxy(upstreamPort)],
+      ['node-undici', () => targetNodeUndici(upstreamPort)],
       ['sidecars', () => targetSidecarPair(dir, upstreamPort)],
     ];
     // All targets run at once (idle ones cost nothing) and each cell visits them in turn, so a
@@ -405,8 +418,8 @@ async function main(): Promise<void> {
         process.stderr.write(`${t.name}: warm-up ${WARMUP}s\n`);
         if (WARMUP > 0) await load(t.port, 50, 100, WARMUP);
       }
-      for (const connections of [50, 1]) {
-        for (const bodyBytes of [100, 4096]) {
+      for (const connections of CONNS) {
+        for (const bodyBytes of BODIES) {
           for (const [, t] of targets) {
             const runs: Cell[] = [];
             for (let i = 0; i < REPEAT; i++) runs.push(await measure(t, connections, bodyBytes));
@@ -453,10 +466,12 @@ async function main(): Promise<void> {
   const mesh = find('meshbox proxy');
   const ha = find('HAProxy');
   const hp = find('http-proxy (npm)');
+  const nu = find('node http + undici Pool (baseline)');
   lines.push('');
   if (mesh) {
     lines.push(`meshbox, 50 conns, 100 B: ${fmt(mesh.cpuUsPerReq)} µs CPU/req (bar ≤ 33)` +
       (ha?.cpuUsPerReq ? `, ${fmt((mesh.cpuUsPerReq ?? 0) / ha.cpuUsPerReq, 2)}× HAProxy's CPU/req, ${fmt(mesh.rps / ha.rps, 2)}× HAProxy's req/s` : '') +
+      (nu?.cpuUsPerReq ? `, ${fmt((mesh.cpuUsPerReq ?? 0) / nu.cpuUsPerReq, 2)}× the node-undici baseline's CPU/req` : '') +
       (hp ? `, ${fmt(mesh.rps / hp.rps, 2)}× http-proxy's req/s (bar ≥ 1.7)` : ''));
   }
   if (soak) lines.push(`meshbox RSS after ${SOAK}s at ${soak.rps.toFixed(0)} req/s: ${fmt(soak.rssMB)} MB (bar ≤ 50), ${soak.errors} errors`);
