@@ -55,12 +55,18 @@ spec:
 `);
   await deploymentAvailable('v1');
   await h.waitReady('loadgen');
-  // a bounded load loop inside the client pod: 20 concurrent requests, a new connection each (so every one is balanced anew), for at most 40 s
+  // a bounded load loop inside the client pod: 20 concurrent requests, a new connection each (so
+  // every one is balanced anew), for at most 40 s
   const loop = `
+    const http = require('http'); const fs = require('fs');
     const end = Date.now() + 40000; let ok = 0, failed = 0; const seen = {}; const errors = {};
-    async function worker() { while (Date.now() < end && !require('fs').existsSync('/tmp/stop')) {
-      try { const t = await (await fetch('http://web/', { headers: { connection: 'close' } })).text(); ok++; seen[t] = (seen[t] || 0) + 1; }
-      catch (e) { failed++; const k = e.cause?.code ?? e.message; errors[k] = (errors[k] || 0) + 1; } } }
+    const get = () => new Promise((resolve) => {
+      http.get({ host: 'web', port: 80, path: '/', agent: false }, (res) => {
+        let body = ''; res.on('data', (d) => (body += d)); res.on('end', () => resolve(res.statusCode === 200 ? body : 'status ' + res.statusCode));
+      }).on('error', (e) => resolve(new Error(e.code || e.message)));
+    });
+    async function worker() { while (Date.now() < end && !fs.existsSync('/tmp/stop')) {
+      const r = await get(); if (r instanceof Error) { failed++; errors[r.message] = (errors[r.message] || 0) + 1; } else if (r.startsWith('status')) { failed++; errors[r] = (errors[r] || 0) + 1; } else { ok++; seen[r] = (seen[r] || 0) + 1; } } }
     const started = Date.now();
     Promise.all(Array.from({ length: 20 }, worker)).then(() => process.stdout.write(JSON.stringify({ ok, failed, seen, errors, seconds: (Date.now() - started) / 1000 })));`;
   const load = h.cli(['exec', 'loadgen', '--', 'node', '-e', loop]);
