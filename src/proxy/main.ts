@@ -5,10 +5,11 @@
  */
 import { watch, type FSWatcher } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
-import { createLogger, type Logger } from '../core/logger.js';
+import type { Logger } from '../core/logger.js';
 import { describeError } from '../core/errors.js';
 import { parseDuration } from '../meshconfig/duration.js';
 import { loadProxyConfigFile } from '../meshconfig/load-proxy-config-file.js';
+import { createLineLogger } from './line-logger.js';
 import { Proxy, type UpdateResult } from './proxy.js';
 
 export interface RunProxyOptions {
@@ -31,7 +32,8 @@ export interface RunningProxy {
 
 export async function runProxyFromFile(path: string, opts: RunProxyOptions = {}): Promise<RunningProxy> {
   const file = resolve(path);
-  const log = opts.logger ?? createLogger('proxy');
+  // Not pino: a sidecar logs a few lines and pino costs ~8 MB RSS (line-logger.ts).
+  const log = opts.logger ?? createLineLogger('proxy');
   const exit = opts.exit ?? ((code: number) => process.exit(code));
   const config = await loadProxyConfigFile(file);
   let closing = false;

@@ -6,7 +6,8 @@
  */
 import net from 'node:net';
 import http from 'node:http';
-import http2 from 'node:http2';
+import type http2 from 'node:http2';
+import { createRequire } from 'node:module';
 import type { ListenerProtocol, ProxyLimits } from '../../meshconfig/types.js';
 import { parseDuration } from '../../meshconfig/duration.js';
 import { Exchange } from '../http/exchange.js';
@@ -27,7 +28,7 @@ export class ListenerRuntime {
   tcp: TcpTarget | undefined;
   readonly #server: net.Server;
   readonly #http1: http.Server;
-  readonly #http2: http2.Http2Server;
+  #h2: http2.Http2Server | undefined = undefined;
   readonly #sockets = new Set<net.Socket>();
   readonly #proxyName: string;
   readonly #limits: ProxyLimits;
@@ -71,12 +72,25 @@ export class ListenerRuntime {
     this.#http1.maxHeadersCount = l.maxHeaderCount + 1;
     this.#http1.on('clientError', (err: NodeJS.ErrnoException, socket: net.Socket) => onClientError(err, socket, this.#proxyName));
     this.#http1.on('upgrade', (req, socket, head) => tunnelUpgrade(slot.current, req, socket, head));
-    this.#http2 = http2.createServer({ maxHeaderListPairs: l.maxHeaderCount * 2, maxSessionMemory: 64 }, (req, res) => {
+    this.#server = net.createServer({ noDelay: true, pauseOnConnect: false }, (socket) => this.#onConnection(socket));
+  }
+
+  /**
+   * node:http2 is loaded on the first HTTP/2 connection: it costs ~5 MB RSS, which a sidecar
+   * serving only HTTP/1.1 never needs.
+   */
+  #http2(): http2.Http2Server {
+    if (this.#h2 !== undefined) return this.#h2;
+    const l = this.#limits;
+    const slot = this.slot;
+    const { createServer } = loadHttp2();
+    const h2 = createServer({ maxHeaderListPairs: l.maxHeaderCount * 2, maxSessionMemory: 64 }, (req, res) => {
       new Exchange(slot.current, req, res).run();
     });
-    this.#http2.setTimeout(parseDuration(l.idleTimeout) ?? 60_000);
-    this.#http2.on('sessionError', () => {});
-    this.#server = net.createServer({ noDelay: true, pauseOnConnect: false }, (socket) => this.#onConnection(socket));
+    h2.setTimeout(parseDuration(l.idleTimeout) ?? 60_000);
+    h2.on('sessionError', () => {});
+    this.#h2 = h2;
+    return h2;
   }
 
   #onConnection(socket: net.Socket): void {
@@ -89,7 +103,7 @@ export class ListenerRuntime {
         return;
       case 'http2':
       case 'grpc':
-        this.#http2.emit('connection', socket);
+        this.#http2().emit('connection', socket);
         return;
       case 'tcp':
         this.#toTcp(socket);
@@ -121,7 +135,7 @@ export class ListenerRuntime {
       const head = chunk.toString('latin1', 0, Math.min(chunk.length, 16));
       if (head.startsWith(H2_PREFACE.slice(0, Math.min(head.length, H2_PREFACE.length)))) {
         // The http2 session reads what is buffered itself; resuming here would drop it.
-        this.#http2.emit('connection', socket);
+        this.#http2().emit('connection', socket);
         return;
       }
       if (HTTP1_START.test(head) || !this.tcp) this.#http1.emit('connection', socket);
@@ -196,4 +210,9 @@ function onClientError(err: NodeJS.ErrnoException, socket: net.Socket, proxy: st
   else if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') status = 408;
   else if (err.code === 'HPE_CHUNK_EXTENSIONS_OVERFLOW') status = 413;
   rejectRaw(socket, status, STATUS_TEXT[status] ?? 'Bad Request', proxy, `${err.code ?? 'error'}: ${err.message}`);
+}
+
+const requireBuiltin = createRequire(import.meta.url);
+function loadHttp2(): typeof http2 {
+  return requireBuiltin('node:http2') as typeof http2;
 }

@@ -3,7 +3,11 @@
  * on demand. Streams are opened with `request(headers)`; the session is closed gracefully on
  * `close()` so in-flight streams finish.
  */
-import http2 from 'node:http2';
+import type http2 from 'node:http2';
+import { createRequire } from 'node:module';
+
+// Loaded on the first HTTP/2 upstream connection (~5 MB RSS an HTTP/1.1-only sidecar never needs).
+const requireBuiltin = createRequire(import.meta.url);
 
 export class H2SessionPool {
   readonly #authority: string;
@@ -19,7 +23,7 @@ export class H2SessionPool {
   session(): http2.ClientHttp2Session {
     const s = this.#session;
     if (s && !s.closed && !s.destroyed) return s;
-    const next = http2.connect(this.#authority, { peerMaxConcurrentStreams: 1000 });
+    const next = (requireBuiltin('node:http2') as typeof http2).connect(this.#authority, { peerMaxConcurrentStreams: 1000 });
     next.on('error', () => {
       // Stream-level errors report the failure; the session is simply dropped.
       if (this.#session === next) this.#session = undefined;
