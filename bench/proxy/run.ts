@@ -25,6 +25,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { cpuMicros, rssBytes } from './proc-stats.js';
+import { PROXY_V8_FLAGS } from '../../src/proxy/node-flags.js';
 
 const require = createRequire(import.meta.url);
 interface AutocannonResult {
@@ -200,7 +201,8 @@ async function startMeshbox(dir: string, name: string, upstreamPort: number, dir
   const port = await freePort();
   const file = join(dir, `${name}.yaml`);
   writeFileSync(file, JSON.stringify(meshboxConfig(port, upstreamPort, direction, name), null, 2));
-  const child = spawnPinned(PROXY_CORE, process.execPath, [join(HERE, 'meshbox-proxy-child.js'), file]);
+  // The same V8 flags `meshbox proxy` runs with (it re-executes itself with them).
+  const child = spawnPinned(PROXY_CORE, process.execPath, [...PROXY_V8_FLAGS, join(HERE, 'meshbox-proxy-child.js'), file]);
   await firstJsonLine(child);
   await waitForPort(port, child);
   return { port, child };

@@ -2,8 +2,7 @@
 import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
 import { Usage } from '../errors.js';
-import { runProxyFromFile } from '../../proxy/main.js';
-import { createLogger } from '../../core/logger.js';
+import { runProxyProcess } from '../../proxy/node-flags.js';
 
 export function register(program: Command, ctx: CliContext): void {
   program
@@ -12,9 +11,9 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--config <file>', 'proxy config file (YAML or JSON); reloaded when it changes')
     .action(async (opts: { config?: string }) => {
       if (!opts.config) throw Usage('meshbox proxy needs --config FILE (see docs/proxy-config.md)');
-      const running = await runProxyFromFile(opts.config, { logger: createLogger('proxy') });
-      ctx.warn(`meshbox proxy serving ${opts.config} (version ${running.proxy.version})\n`);
-      // runs until SIGTERM/SIGINT or /quitquitquit, which exit the process
-      await new Promise<never>(() => undefined);
+      // The proxy runs in its own lean process with small V8 semi-spaces (src/proxy/node-flags.ts):
+      // this CLI process alone would put a sidecar past 50 MB RSS. Signals are forwarded.
+      ctx.warn(`meshbox proxy serving ${opts.config}\n`);
+      process.exit(await runProxyProcess(opts.config));
     });
 }

@@ -1,0 +1,39 @@
+/**
+ * How the sidecar process is started: its V8 flags and a launcher that runs src/proxy/entry.js
+ * with them. Why the flags: V8's young generation grows to 3 × 16 MiB semi-spaces under load,
+ * which alone puts a sidecar past issue 4's 50 MB RSS bar; 2 MiB semi-spaces keep a loaded proxy
+ * near its idle size (measured: no CPU/request change at 50 connections). Why a separate entry: a
+ * process that loaded the whole CLI (commander, pino, the API client) carries it in its RSS.
+ * Launchers that can run `node <PROXY_V8_FLAGS> <proxyEntryPath> FILE` directly (the pod runtime)
+ * should, and save the waiting parent.
+ */
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+export const PROXY_V8_FLAGS: readonly string[] = ['--max-semi-space-size=2'];
+
+/** Path of the compiled sidecar entry (entry.js beside this module). */
+export const proxyEntryPath: string = fileURLToPath(new URL('./entry.js', import.meta.url));
+
+const SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP'] as const;
+const SIGNAL_NUMBERS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGTERM: 15 };
+
+/**
+ * Runs the proxy for `configFile` in a child process with the proxy's V8 flags, forwarding
+ * SIGTERM/SIGINT/SIGHUP (so draining works as before), and resolves with its exit code
+ * (128 + signal number if it was killed).
+ */
+export function runProxyProcess(configFile: string): Promise<number> {
+  const child = spawn(process.execPath, [...PROXY_V8_FLAGS, proxyEntryPath, configFile], { stdio: 'inherit' });
+  const forward = (sig: NodeJS.Signals): void => {
+    child.kill(sig);
+  };
+  for (const sig of SIGNALS) process.on(sig, forward);
+  return new Promise((resolve) => {
+    child.on('exit', (code, signal) => {
+      for (const sig of SIGNALS) process.removeListener(sig, forward);
+      resolve(code ?? 128 + (SIGNAL_NUMBERS[signal ?? 'SIGTERM'] ?? 15));
+    });
+    child.on('error', () => resolve(1));
+  });
+}
