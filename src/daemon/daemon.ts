@@ -39,6 +39,7 @@ import { buildMachine, removeEverything, type Machine } from './machine.js';
 import { MachinePodIO } from './pod-io.js';
 
 export const NODE_NAME = hostname();
+const POD_UID_INDEX = 'uid';
 
 export interface DaemonOptions {
   config: DaemonConfig;
@@ -111,6 +112,7 @@ export class Daemon {
     const informers = new InformerFactory(store, { log });
     this.#informers = informers;
     const podInformer = informers.informerFor('pods');
+    podInformer.addIndex(POD_UID_INDEX, (p) => (p.metadata.uid ? [p.metadata.uid] : []));
 
     const allocator = new ClusterIpAllocator({ store, serviceCidr: config.serviceCidr });
     const serviceProxy = new ServiceProxy({ informers, bridge: config.bridge, podCidr: config.podCidr, serviceCidr: config.serviceCidr, log });
@@ -149,8 +151,7 @@ export class Daemon {
     }).for(podInformer);
     enqueuePod = (key) => podController.enqueue(key);
     this.#stopExitWatch = pods.watchExits((uid) => {
-      const pod = podInformer.list().find((p) => p.metadata.uid === uid);
-      if (pod) podController.enqueue(objectKey(pod));
+      for (const pod of podInformer.byIndex(POD_UID_INDEX, uid)) podController.enqueue(objectKey(pod));
     });
     const gc = new GarbageCollector({ store, informers, log });
     const admit = createAdmission({ nodeName: NODE_NAME, admitService: (svc, old) => allocator.admitService(svc, old) });
@@ -197,7 +198,8 @@ export class Daemon {
 
   /** Removes what a crash or an earlier daemon left behind that no pod in the store owns. */
   async #collectGarbage(store: SqliteStore, pods: MachinePodRuntime, network: CniNetwork): Promise<void> {
-    const live = new Set(store.list('pods').items.filter((p) => !p.metadata.deletionTimestamp).map((p) => p.metadata.uid!));
+    // pods being deleted are still owned: the kubelet loop stops them gracefully
+    const live = new Set(store.list('pods').items.map((p) => p.metadata.uid!));
     for (const uid of await pods.listPodUids()) {
       if (live.has(uid)) continue;
       this.#log.info({ uid }, 'garbage-collecting pod resources no pod owns');
