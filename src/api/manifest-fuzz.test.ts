@@ -10,19 +10,9 @@ import { KIND_SCHEMAS } from './schemas/kind-schemas.js';
 import { applyDefaults } from './defaults.js';
 import { validateObject } from './validate.js';
 import type { KubeObject } from './types.js';
+import { seededRandom } from '../core/seeded-random.js';
 
 const TIME_BUDGET_MS = 4_000;
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const SEED_TEXT = `apiVersion: v1
 kind: Pod
@@ -132,7 +122,7 @@ function randomValue(rnd: () => number, depth: number): unknown {
 
 describe('manifest fuzzing', () => {
   it('never throws on random text', () => {
-    const rnd = mulberry32(1);
+    const rnd = seededRandom(1);
     const started = Date.now();
     for (let n = 0; n < 1500 && Date.now() - started < TIME_BUDGET_MS; n++) {
       const len = Math.floor(rnd() * 200);
@@ -144,7 +134,7 @@ describe('manifest fuzzing', () => {
   });
 
   it('never throws on mutated manifests, and reports the mutations it cannot accept', () => {
-    const rnd = mulberry32(2);
+    const rnd = seededRandom(2);
     const started = Date.now();
     let withIssues = 0;
     let runs = 0;
@@ -163,7 +153,7 @@ describe('manifest fuzzing', () => {
   });
 
   it('never throws on random objects for every kind, and flags them', () => {
-    const rnd = mulberry32(3);
+    const rnd = seededRandom(3);
     const started = Date.now();
     const kinds = [...KIND_SCHEMAS.keys()];
     for (let n = 0; n < 3000 && Date.now() - started < TIME_BUDGET_MS; n++) {

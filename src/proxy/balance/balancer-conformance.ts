@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { EndpointState } from './endpoint-state.js';
 import type { BalancerOptions, LoadBalancer } from './load-balancer.js';
-import { seededRandom } from './seeded-random.js';
+import { seededRandom } from '../../core/seeded-random.js';
 
 export type BalancerCase =
   | 'empty'

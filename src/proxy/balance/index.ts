@@ -8,5 +8,5 @@ export { LeastRequestBalancer } from './least-request/least-request-balancer.js'
 export { RandomBalancer } from './random/random-balancer.js';
 export { RingHashBalancer, DEFAULT_MIN_RING_SIZE } from './ring-hash/ring-hash-balancer.js';
 export { MaglevBalancer, DEFAULT_MAGLEV_TABLE_SIZE } from './maglev/maglev-balancer.js';
-export { seededRandom } from './seeded-random.js';
+export { seededRandom } from '../../core/seeded-random.js';
 export { BalancerSettingsInvalid } from './errors.js';

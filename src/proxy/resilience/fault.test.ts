@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { resolveFault } from '../../meshconfig/cluster-policy.js';
-import { seededRandom } from '../balance/seeded-random.js';
+import { seededRandom } from '../../core/seeded-random.js';
 import { NO_FAULT, decideFault, shouldMirror } from './fault.js';
 
 describe('decideFault', () => {

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { ManualClock } from '../../core/clock.js';
 import { EndpointState } from '../balance/endpoint-state.js';
 import { createBalancer } from '../balance/create-balancer.js';
-import { seededRandom } from '../balance/seeded-random.js';
+import { seededRandom } from '../../core/seeded-random.js';
 import { OutlierDetector } from './outlier-detector.js';
 
 function endpoints(n: number): EndpointState[] {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { seededRandom } from '../balance/seeded-random.js';
+import { seededRandom } from '../../core/seeded-random.js';
 import { RetryPolicy, isIdempotentMethod } from './retry-policy.js';
 
 describe('RetryPolicy', () => {

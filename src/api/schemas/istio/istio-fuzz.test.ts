@@ -10,6 +10,7 @@ import { applyDefaults } from '../../defaults.js';
 import type { KubeObject } from '../../types.js';
 import { validateObject } from '../../validate.js';
 import { load } from './test-support.js';
+import { seededRandom } from '../../../core/seeded-random.js';
 
 const TIME_BUDGET_MS = 5_000;
 
@@ -81,17 +82,6 @@ const SEEDS: KubeObject[] = [
   },
 ];
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const ODD_VALUES: unknown[] = [null, true, 0, -1, 101, 1.5, 70000, '', 'x', '*', '1s', '0s', '(?=a)', [], [1], {}, { exact: 'a' }, { value: 200 }];
 
 /** Every container (object or array) in the tree, so a mutation can pick one. */
@@ -131,7 +121,7 @@ describe('Istio kinds: fuzzing', () => {
   });
 
   it('never throws on mutated objects, places every issue, and flags most mutations', () => {
-    const rnd = mulberry32(7);
+    const rnd = seededRandom(7);
     const started = Date.now();
     let runs = 0;
     let flagged = 0;

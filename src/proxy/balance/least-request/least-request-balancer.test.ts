@@ -6,7 +6,7 @@ runBalancerSuite({ name: 'LeastRequestBalancer', newBalancer: (eps, opts) => new
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import { makeEndpoints } from '../balancer-conformance.js';
-import { seededRandom } from '../seeded-random.js';
+import { seededRandom } from '../../../core/seeded-random.js';
 
 it('prefers the endpoint with fewer active requests', () => {
   const eps = makeEndpoints([1, 1]);
