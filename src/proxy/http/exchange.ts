@@ -190,7 +190,8 @@ export class Exchange {
     const target = this.target as Target;
     const stack = target.stack;
     const hashKey = stack.hashKey === undefined ? undefined : stack.hashKey(new HashView(this));
-    const ep = stack.balancer.pick(this.tried === undefined ? { hashKey } : { hashKey, exclude: this.tried });
+    // The common case (no hash key, first try) passes no context object: one allocation less.
+    const ep = hashKey === undefined && this.tried === undefined ? stack.balancer.pick() : stack.balancer.pick({ hashKey, exclude: this.tried });
     if (ep === undefined) {
       const why = stack.upstreams.length === 0 ? 'the cluster has no endpoints' : `all ${stack.upstreams.length} endpoints are ejected by outlier detection`;
       this.fail(this.attempts > 0 ? RetryLimitExceeded(this.failure(), this.attempts, `${this.lastFailure}; then ${why}`) : NoHealthyUpstream(this.failure(), why));
