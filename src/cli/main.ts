@@ -16,6 +16,8 @@ import * as exec from './commands/exec.js';
 import * as get from './commands/get.js';
 import * as logs from './commands/logs.js';
 import * as proxy from './commands/proxy.js';
+import * as proxyConfig from './commands/proxy-config.js';
+import * as proxyStatus from './commands/proxy-status.js';
 import * as rollout from './commands/rollout.js';
 import * as scale from './commands/scale.js';
 import * as up from './commands/up.js';
@@ -29,7 +31,7 @@ export function registerCommand(fn: CommandHook): void {
   hooks.push(fn);
 }
 
-const BUILTINS = [up, down, apply, get, describe, del, logs, exec, scale, rollout, proxy];
+const BUILTINS = [up, down, apply, get, describe, del, logs, exec, scale, rollout, proxy, proxyStatus, proxyConfig];
 
 export function buildProgram(ctx: CliContext): Command {
   const program = new Command('meshbox');

@@ -4,6 +4,7 @@
  * (a restarted daemon adopts them); `teardown` (meshbox down) removes everything meshbox made.
  */
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { ConfigMap, Pod, Secret } from '../api/types.js';
@@ -30,7 +31,10 @@ import { ClusterRecords } from '../dns/cluster-records.js';
 import { DnsServer } from '../dns/dns-server.js';
 import { readHostResolvers } from '../dns/read-host-resolvers.js';
 import { syncClusterRecords } from '../dns/sync-cluster-records.js';
+import { ControlPlane } from '../controlplane/server.js';
+import { newDaemonSecret } from '../controlplane/push/credentials.js';
 import { ApiServer } from './api-server.js';
+import { GatewaySupervisor } from './gateways.js';
 import { derive, type DaemonConfig, type DerivedConfig } from './config.js';
 import { createAdmission } from './admission.js';
 import { AlreadyRunning, NotRoot } from './errors.js';
@@ -62,6 +66,8 @@ export class Daemon {
   #serviceProxy: ServiceProxy | undefined;
   #probes: ProbeManager | undefined;
   #machine: Machine | undefined;
+  #controlPlane: ControlPlane | undefined;
+  #gateways: GatewaySupervisor | undefined;
   #stopped: Promise<void> | undefined;
   #done!: () => void;
   /** resolves once the daemon has stopped (signal or `meshbox down`) */
@@ -173,6 +179,14 @@ export class Daemon {
       this.#controllers.push(c);
     }
 
+    // The mesh control plane streams proxies their config on <state-dir>/xds.sock; the secret
+    // persists so proxies' tokens stay valid across daemon restarts.
+    const controlPlane = new ControlPlane({ informers, secret: this.#xdsSecret(), listen: { path: join(config.stateDir, 'xds.sock') }, log, clusterDomain: config.clusterDomain });
+    this.#controlPlane = controlPlane;
+    await controlPlane.start();
+    this.#gateways = new GatewaySupervisor({ informers, controlPlane, stateDir: config.stateDir, log: log.child({ component: 'gateways' }) });
+    await this.#gateways.start();
+
     this.#api = new ApiServer({
       store,
       admit,
@@ -189,6 +203,16 @@ export class Daemon {
           const teardown = new URL(req.url ?? '/', 'http://x').searchParams.get('teardown') === 'true';
           res.writeHead(202, { 'content-type': 'application/json' }).end(JSON.stringify({ stopping: true, teardown }));
           setImmediate(() => void this.stop({ teardown }));
+        },
+        '/apis/meshbox.dev/v1/proxy-status': (req, res) => {
+          if (req.method !== 'GET') return void res.writeHead(405).end();
+          sendJson(res, { apiVersion: 'meshbox.dev/v1', kind: 'ProxyStatusList', items: controlPlane.status() });
+        },
+        '/apis/meshbox.dev/v1/proxy-config': (req, res) => {
+          if (req.method !== 'GET') return void res.writeHead(405).end();
+          const proxy = new URL(req.url ?? '/', 'http://x').searchParams.get('proxy') ?? '';
+          // configDump throws UnknownProxy (404); the API server turns it into a Status
+          sendJson(res, controlPlane.configDump(proxy));
         },
       },
     });
@@ -207,6 +231,18 @@ export class Daemon {
     }
     const report = await network.gc([...live].map((containerId) => ({ containerId, ifName: 'eth0' })));
     if (report.removed.length || report.releasedIps.length) this.#log.info({ removed: report.removed.length, releasedIps: report.releasedIps.length }, 'CNI garbage collection');
+  }
+
+  /** 32 random bytes in <state-dir>/xds.secret (0600), made once. */
+  #xdsSecret(): Buffer {
+    const file = join(this.config.stateDir, 'xds.secret');
+    if (existsSync(file)) {
+      const secret = readFileSync(file);
+      if (secret.length === 32) return secret;
+    }
+    const secret = newDaemonSecret();
+    writeFileSync(file, secret, { mode: 0o600 });
+    return secret;
   }
 
   #claimPidFile(): void {
@@ -231,6 +267,9 @@ export class Daemon {
     this.#stopDnsSync?.();
     this.#probes?.stop();
     for (const c of this.#controllers) await c.stop().catch(() => undefined);
+    // Gateway proxies keep serving their last config; a restarted daemon adopts them.
+    await this.#gateways?.stop().catch(() => undefined);
+    await this.#controlPlane?.stop().catch(() => undefined);
     await this.#serviceProxy?.stop().catch(() => undefined);
     this.#informers?.stop();
     await this.#dns?.stop().catch(() => undefined);
@@ -244,6 +283,10 @@ export class Daemon {
     log.info({ teardown }, 'meshbox daemon stopped');
   }
 }
+function sendJson(res: ServerResponse<IncomingMessage>, body: unknown): void {
+  res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+}
+
 function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);

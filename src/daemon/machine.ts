@@ -18,6 +18,7 @@ import type { DaemonConfig, DerivedConfig } from './config.js';
 import { teardownHostNetwork } from './host-network.js';
 import { ServiceChains } from '../netfilter/service-chains.js';
 import { teardownNetworkPolicies } from '../controllers/netpol/network-policy-controller.js';
+import { stopAllGatewayProcesses } from './gateways.js';
 
 export interface Machine {
   network: CniNetwork;
@@ -62,7 +63,7 @@ export function buildMachine(cfg: DaemonConfig, paths: DerivedConfig, log: Logge
 }
 
 /** State files and folders meshbox keeps under the state folder (all removed by `meshbox down`). */
-const STATE_ENTRIES = ['meshbox.db', 'meshbox.db-wal', 'meshbox.db-shm', 'cni', 'pods', 'containers', 'runc', 'meshbox.pid', 'config.json'];
+const STATE_ENTRIES = ['meshbox.db', 'meshbox.db-wal', 'meshbox.db-shm', 'cni', 'pods', 'containers', 'runc', 'meshbox.pid', 'config.json', 'gateways', 'xds.sock', 'xds.secret'];
 
 /**
  * Removes everything: every pod's containers (gracefully, with at most `maxGraceSeconds`), netns,
@@ -72,6 +73,7 @@ const STATE_ENTRIES = ['meshbox.db', 'meshbox.db-wal', 'meshbox.db-shm', 'cni', 
 export async function removeEverything(cfg: DaemonConfig, machine: Machine, log: Logger, knownPods: Pod[] = [], maxGraceSeconds = 10): Promise<void> {
   const { pods, network, containers } = machine;
   const warn = (what: string) => (err: unknown) => log.warn({ err: describeError(err) }, what);
+  await stopAllGatewayProcesses(cfg.stateDir, log).catch(warn('gateway proxies teardown'));
   await Promise.all(knownPods.map((p) => pods.removePod(p, Math.min(p.spec.terminationGracePeriodSeconds ?? 30, maxGraceSeconds)).catch(warn(`pod ${p.metadata.name} teardown`))));
   for (const uid of await pods.listPodUids().catch(() => new Set<string>())) await pods.removeOrphan(uid).catch(warn(`pod ${uid} teardown`));
   await network.gc([]).catch(warn('CNI garbage collection'));
