@@ -1,7 +1,8 @@
 // The ingress gateway: a Gateway object gets a gateway proxy process on the host, fed by the daemon's
 // control plane, serving 127.0.0.1:<server port> by the VirtualServices bound to it;
 // `meshbox proxy-status` shows it SYNCED, `proxy-config` shows its listener; deleting the Gateway
-// stops the process and `meshbox down` leaves none.
+// stops the process and `meshbox down` leaves none; a killed daemon's gateway keeps serving and the
+// next daemon adopts it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
@@ -36,7 +37,7 @@ function alive(pid: number): boolean {
   }
 }
 
-test('a Gateway gets a gateway proxy on 127.0.0.1 that routes by its VirtualService, shows SYNCED, and stops with the Gateway', async () => {
+test('a Gateway gets a gateway proxy on 127.0.0.1 that routes by its VirtualService, shows SYNCED, survives a daemon restart, and stops with the Gateway', async () => {
   const port = await freePort();
   const selector = `gw-${Math.random().toString(36).slice(2, 8)}`;
   await h.apply(`apiVersion: apps/v1
@@ -106,6 +107,19 @@ spec:
 
   const pid = Number(readFileSync(join(h.stateDir, 'gateways', 'default.edge.pid'), 'utf8'));
   assert.ok(alive(pid), 'the gateway proxy process runs');
+
+  // The daemon dies: the gateway keeps serving its last config; a new daemon adopts the process.
+  await h.killDaemon();
+  const whileDown = await fetch(`http://127.0.0.1:${port}/down`, { signal: AbortSignal.timeout(2000) });
+  assert.equal(whileDown.status, 200);
+  assert.match(await whileDown.text(), /^backend .* \/down$/);
+  await h.start();
+  await h.eventually('the adopted gateway SYNCED with the new daemon', async () => {
+    const r = await h.cli(['proxy-status']);
+    return /^edge\.default\s+gateway\s+SYNCED\s+SYNCED\s+SYNCED\s+SYNCED/m.test(r.stdout);
+  });
+  assert.equal(Number(readFileSync(join(h.stateDir, 'gateways', 'default.edge.pid'), 'utf8')), pid, 'the restarted daemon adopted the process');
+  assert.ok(alive(pid));
   const del = await h.cli(['delete', 'gateway', 'edge']);
   assert.equal(del.code, 0, del.stderr);
   await h.eventually('the gateway process stopped', async () => !alive(pid), 15_000);
