@@ -22,6 +22,8 @@ import type { InformerFactory } from '../reconcile/informer.js';
 
 export const GATEWAYS_RESOURCE = 'gateways.networking.istio.io';
 const STOP_GRACE_MS = 5_000;
+/** how often a crashed gateway proxy is noticed and restarted */
+const RESYNC_MS = 5_000;
 
 /** The parts of ControlPlane the supervisor needs. */
 export interface GatewayRegistry {
@@ -51,6 +53,7 @@ export class GatewaySupervisor {
   readonly #dir: string;
   readonly #bin: string;
   #unsubscribe: (() => void) | undefined;
+  #resync: NodeJS.Timeout | undefined;
   #stopping = new Map<string, Promise<void>>();
 
   constructor(opts: GatewaySupervisorOptions) {
@@ -74,21 +77,32 @@ export class GatewaySupervisor {
       onUpdate: (_old, g) => this.#ensure(g as GatewayObject),
       onDelete: (g) => void this.#stop(fileStem(g)),
     });
+    // Level-triggered: a gateway proxy that died (crash, OOM, kill) is started again.
+    this.#resync = setInterval(() => {
+      for (const g of informer.list()) this.#ensureProcess(g as GatewayObject);
+    }, RESYNC_MS);
+    this.#resync.unref();
   }
 
   /** Stops watching; the gateway processes keep serving (a restarted daemon adopts them). */
   async stop(): Promise<void> {
     this.#unsubscribe?.();
     this.#unsubscribe = undefined;
+    clearInterval(this.#resync);
     await Promise.all(this.#stopping.values());
   }
 
   #ensure(g: GatewayObject): void {
+    // A changed selector reaches the running proxy over its config stream: no restart.
+    this.#opts.controlPlane.registerGateway(g.metadata.namespace ?? 'default', g.metadata.name ?? '', g.spec?.selector ?? {});
+    this.#ensureProcess(g);
+  }
+
+  #ensureProcess(g: GatewayObject): void {
     const ns = g.metadata.namespace ?? 'default';
     const name = g.metadata.name ?? '';
     const stem = fileStem(g);
     const { controlPlane, stateDir, log } = this.#opts;
-    const token = controlPlane.registerGateway(ns, name, g.spec?.selector ?? {});
     const nodeId = controlPlane.gatewayNodeId(ns, name);
     const pidFile = join(this.#dir, `${stem}.pid`);
     const pid = readPid(pidFile);
@@ -96,7 +110,8 @@ export class GatewaySupervisor {
     if (this.#stopping.has(stem)) return;
     const tokenFile = join(this.#dir, `${stem}.token`);
     const bootstrapFile = join(this.#dir, `${stem}.bootstrap.json`);
-    writeFileSync(tokenFile, token, { mode: 0o600 });
+    // Registering again with the same labels only schedules a recompute; the token depends on ns/name.
+    writeFileSync(tokenFile, controlPlane.registerGateway(ns, name, g.spec?.selector ?? {}), { mode: 0o600 });
     // Port 0: the host may run other proxies (and other daemons' gateways) on 15000/15090/15021.
     const local = { address: '127.0.0.1', port: 0 };
     writeFileSync(bootstrapFile, JSON.stringify({ node: { id: nodeId }, admin: local, stats: local, health: local, accessLog: 'stdout', drainTimeout: '3s' }), { mode: 0o600 });

@@ -120,9 +120,18 @@ spec:
   });
   assert.equal(Number(readFileSync(join(h.stateDir, 'gateways', 'default.edge.pid'), 'utf8')), pid, 'the restarted daemon adopted the process');
   assert.ok(alive(pid));
+
+  // A gateway proxy that dies is started again (the supervisor resyncs every 5 s).
+  process.kill(pid, 'SIGKILL');
+  const restarted = await h.eventually('a new gateway process', async () => {
+    const p = Number(readFileSync(join(h.stateDir, 'gateways', 'default.edge.pid'), 'utf8'));
+    return p !== pid && alive(p) ? p : undefined;
+  });
+  await h.eventually('the restarted gateway serving', async () => (await fetch(`http://127.0.0.1:${port}/again`, { signal: AbortSignal.timeout(2000) })).status === 200);
   const del = await h.cli(['delete', 'gateway', 'edge']);
+  assert.ok(!alive(pid), 'the killed process is gone');
   assert.equal(del.code, 0, del.stderr);
-  await h.eventually('the gateway process stopped', async () => !alive(pid), 15_000);
+  await h.eventually('the gateway process stopped', async () => !alive(restarted), 15_000);
   const refused = await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(2000) }).then(
     () => false,
     () => true,
