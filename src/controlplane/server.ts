@@ -53,19 +53,8 @@ export interface ControlPlaneOptions {
   now?: () => number;
 }
 
-export interface ProxyStatusRow extends ProxyStreamStatus {
-  /** every type SYNCED at the desired version */
-  synced: boolean;
-}
-
-export interface ConfigDump {
-  proxyId: string;
-  workload: string;
-  desiredVersion: string;
-  acked: Record<ResourceType, string>;
-  snapshot: Snapshot;
-  warnings: TranslationWarning[];
-}
+import type { ConfigDump, ProxyStatusRow } from '../meshconfig/xds/status.js';
+export type { ConfigDump, ProxyStatusRow };
 
 interface Parts {
   clusters: ResourcePart;

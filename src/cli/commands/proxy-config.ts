@@ -8,7 +8,7 @@ import type { CliContext } from '../context.js';
 import { renderTable } from '../format.js';
 import { Usage } from '../errors.js';
 import { namespaceOption } from './common.js';
-import type { ConfigDump } from '../../controlplane/server.js';
+import type { ConfigDump } from '../../meshconfig/xds/status.js';
 import type { Snapshot } from '../../meshconfig/types.js';
 
 const SECTIONS = ['listeners', 'routes', 'clusters', 'endpoints'] as const;

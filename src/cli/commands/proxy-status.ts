@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
 import { renderTable } from '../format.js';
 import { Usage } from '../errors.js';
-import type { ProxyStatusRow } from '../../controlplane/server.js';
+import type { ProxyStatusRow } from '../../meshconfig/xds/status.js';
 
 const TYPES = ['clusters', 'endpoints', 'listeners', 'routes'] as const;
 

@@ -45,24 +45,8 @@ export interface PushServerOptions {
   helloTimeoutMs?: number;
 }
 
-export type SyncState = 'SYNCED' | 'STALE' | 'NACKED' | 'NOT SENT';
-
-export interface TypeStatus {
-  state: SyncState;
-  /** version the proxy ACKed last ("" if none) */
-  acked: string;
-  resources: number;
-}
-
-export interface ProxyStreamStatus {
-  proxyId: string;
-  kind: 'sidecar' | 'gateway';
-  workload: string;
-  connectedAt: number;
-  desiredVersion: string;
-  types: Record<ResourceType, TypeStatus>;
-  lastNack?: { version: string; type: ResourceType; error: string; at: number };
-}
+import type { ProxyStreamStatus, SyncState, TypeStatus } from '../../meshconfig/xds/status.js';
+export type { ProxyStreamStatus, SyncState, TypeStatus };
 
 interface Inflight {
   version: string;

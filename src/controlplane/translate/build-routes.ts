@@ -10,14 +10,8 @@ import { labelsMatch, type MeshIndex, type MeshPort, type MeshService } from './
 import type { Destination, DestinationRule, HTTPMatchRequest, HTTPRoute, StringMatchIn, VirtualService } from './mesh-types.js';
 import { clusterProtocol } from './protocol.js';
 
-export interface TranslationWarning {
-  /** stable code, e.g. MBX_ANALYZE_SUBSET_UNDEFINED */
-  code: string;
-  /** "VirtualService shop/reviews" */
-  object: string;
-  field: string;
-  message: string;
-}
+import type { TranslationWarning } from '../../meshconfig/xds/status.js';
+export type { TranslationWarning };
 
 /** Who the routes are for: a sidecar (pod labels) or a gateway ("ns/name"). */
 export interface RouteContext {
