@@ -9,8 +9,9 @@
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { PROXY_V8_FLAGS } from '../meshconfig/sidecar-process.js';
 
-export const PROXY_V8_FLAGS: readonly string[] = ['--max-semi-space-size=2'];
+export { PROXY_V8_FLAGS };
 
 /** Path of the compiled sidecar entry (entry.js beside this module). */
 export const proxyEntryPath: string = fileURLToPath(new URL('./entry.js', import.meta.url));

@@ -25,6 +25,12 @@ export interface RunProxyFromXdsOptions {
   handleSignals?: boolean;
   /** called instead of process.exit when the proxy quits (tests) */
   exit?: (code: number) => void;
+  /**
+   * Serve nothing, health included, until the first config has been applied (a sidecar: the pod's
+   * app containers start once /healthz/ready answers, and must find their routes in place).
+   * Default false: serve admin and health at once with an empty config (a gateway).
+   */
+  holdUntilConfigured?: boolean;
 }
 
 export interface RunningXdsProxy {
@@ -49,8 +55,9 @@ export async function runProxyFromXds(opts: RunProxyFromXdsOptions): Promise<Run
       void cleanup().then(() => exit(0));
     },
   });
-  // Serve admin and health at once: the config arrives over the stream, possibly much later.
-  await proxy.start(EMPTY);
+  // Serve admin and health at once unless told to wait: the config may arrive much later.
+  let started = opts.holdUntilConfigured !== true;
+  if (started) await proxy.start(EMPTY);
 
   const client = new XdsClient({
     target: opts.target,
@@ -58,6 +65,11 @@ export async function runProxyFromXds(opts: RunProxyFromXdsOptions): Promise<Run
     token: opts.token,
     log,
     onSnapshot: async (snapshot) => {
+      if (!started) {
+        await proxy.start(snapshot); // throws (so NACKs) on a rejected first config
+        started = true;
+        return;
+      }
       const r = await proxy.update(snapshot);
       // Throwing makes the client NACK the whole batch; the proxy already kept its last good config.
       if (!r.accepted) throw r.error ?? new Error(`snapshot ${snapshot.version} was rejected`);
