@@ -44,9 +44,11 @@ export function podStatusReason(pod: Pod): string {
   let initializing = false;
   const inits = st.initContainerStatuses ?? [];
   const initCount = pod.spec?.initContainers?.length ?? inits.length;
+  const sidecars = restartableInitNames(pod);
   for (let i = 0; i < inits.length; i++) {
     const s = inits[i]!.state as Json;
     if (s.terminated && s.terminated.exitCode === 0) continue;
+    if (sidecars.has(inits[i]!.name) && inits[i]!.started) continue; // a started sidecar does not hold the pod in Init
     if (s.terminated) {
       reason = s.terminated.reason
         ? `Init:${s.terminated.reason}`
@@ -81,6 +83,10 @@ export function podStatusReason(pod: Pod): string {
   return reason;
 }
 
+function restartableInitNames(pod: Pod): Set<string> {
+  return new Set((pod.spec?.initContainers ?? []).filter((c) => c.restartPolicy === 'Always').map((c) => c.name));
+}
+
 function podRestarts(pod: Pod, now: number): string {
   const statuses: ContainerStatus[] = [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])];
   let restarts = 0;
@@ -97,8 +103,11 @@ const podPrinter = (wide: boolean): Printer => ({
   headers: ['NAME', 'READY', 'STATUS', 'RESTARTS', 'AGE', ...(wide ? ['IP', 'NODE'] : [])],
   row(o, now) {
     const pod = o as Pod;
-    const total = pod.spec?.containers?.length ?? 0;
-    const ready = (pod.status?.containerStatuses ?? []).filter((c) => c.ready && 'running' in (c.state ?? {})).length;
+    // kubectl counts sidecars (restartable init containers) with the app containers
+    const sidecars = restartableInitNames(pod);
+    const total = (pod.spec?.containers?.length ?? 0) + sidecars.size;
+    const statuses = [...(pod.status?.initContainerStatuses ?? []).filter((c) => sidecars.has(c.name)), ...(pod.status?.containerStatuses ?? [])];
+    const ready = statuses.filter((c) => c.ready && 'running' in (c.state ?? {})).length;
     const cells = [o.metadata.name, `${ready}/${total}`, podStatusReason(pod), podRestarts(pod, now), created(o, now)];
     if (wide) cells.push(pod.status?.podIP || '<none>', pod.spec?.nodeName || '<none>');
     return cells;

@@ -11,6 +11,8 @@ export interface AdmissionOptions {
   nodeName: string;
   /** allocates ClusterIPs and NodePorts (ClusterIpAllocator.admitService) */
   admitService?: (svc: KubeObject, old?: KubeObject) => KubeObject;
+  /** sidecar injection (Istio's mutating webhook), for new pods */
+  injectPod?: (pod: Pod) => Pod;
 }
 
 export function createAdmission(options: AdmissionOptions): (resource: ResourceType, obj: KubeObject, old?: KubeObject) => KubeObject {
@@ -30,6 +32,7 @@ export function createAdmission(options: AdmissionOptions): (resource: ResourceT
           pod.spec.nodeName ??= options.nodeName;
           const finalizers = pod.metadata.finalizers ?? [];
           if (!finalizers.includes(POD_FINALIZER)) pod.metadata.finalizers = [...finalizers, POD_FINALIZER];
+          if (options.injectPod) return applyDefaults(options.injectPod(pod));
         }
         break;
       }

@@ -63,7 +63,7 @@ export function buildMachine(cfg: DaemonConfig, paths: DerivedConfig, log: Logge
 }
 
 /** State files and folders meshbox keeps under the state folder (all removed by `meshbox down`). */
-const STATE_ENTRIES = ['meshbox.db', 'meshbox.db-wal', 'meshbox.db-shm', 'cni', 'pods', 'containers', 'runc', 'meshbox.pid', 'config.json', 'gateways', 'xds.sock', 'xds.secret'];
+const STATE_ENTRIES = ['meshbox.db', 'meshbox.db-wal', 'meshbox.db-shm', 'cni', 'pods', 'containers', 'runc', 'meshbox.pid', 'config.json', 'gateways', 'xds.sock', 'mesh', 'xds.secret'];
 
 /**
  * Removes everything: every pod's containers (gracefully, with at most `maxGraceSeconds`), netns,

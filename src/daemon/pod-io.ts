@@ -49,10 +49,12 @@ export class MachinePodIO implements PodIO {
     const pod = this.#store.get('pods', namespace, name) as Pod | undefined;
     if (!pod?.metadata.uid) throw PodNotFound(namespace, name);
     const names = pod.spec.containers.map((c) => c.name);
-    // kubectl picks the default-container annotation, else the only (or first) container
-    const chosen = container ?? pod.metadata.annotations?.['kubectl.kubernetes.io/default-container'] ?? (names.length === 1 ? names[0] : names[0]);
+    // kubectl picks the default-container annotation, else the first app container; init containers
+    // (the sidecar among them) only by name
+    const all = [...names, ...(pod.spec.initContainers ?? []).map((c) => c.name)];
+    const chosen = container ?? pod.metadata.annotations?.['kubectl.kubernetes.io/default-container'] ?? names[0];
     if (!chosen) throw ContainerNameRequired(name, names);
-    if (!names.includes(chosen)) throw UnknownContainer(name, chosen, names);
+    if (!all.includes(chosen)) throw UnknownContainer(name, chosen, all);
     return { pod, uid: pod.metadata.uid, container: chosen };
   }
 

@@ -17,6 +17,10 @@ export const SIDECAR_ENV = {
   xdsSocket: 'MESHBOX_XDS_SOCKET',
   token: 'MESHBOX_PROXY_TOKEN',
   clusterDomain: 'MESHBOX_CLUSTER_DOMAIN',
+  /** telemetry labels of this workload (Istio's node metadata) */
+  workload: 'ISTIO_META_WORKLOAD_NAME',
+  app: 'ISTIO_META_APP',
+  version: 'ISTIO_META_VERSION',
 } as const;
 
 /** Istio's node id of a sidecar: `sidecar~<podIP>~<pod>.<ns>~<ns>.svc.<domain>`. */

@@ -19,3 +19,16 @@ export const SysctlFailed = defineError(
   (key: string, why: string) =>
     `could not set ${key}: ${why}; services need it (run as root; for bridge-nf-call-iptables load the br_netfilter module: modprobe br_netfilter)`,
 );
+
+export const InvalidInterceptionAnnotation = defineError(
+  'MBX_INTERCEPTION_BAD_ANNOTATION',
+  (key: string, value: string, why: string) => `annotation ${key}: "${value}": ${why}`,
+  { httpStatus: 422 },
+);
+
+export const InterceptionFailed = defineError(
+  'MBX_INTERCEPTION_APPLY_FAILED',
+  (netns: string, stderr: string) =>
+    `could not install the sidecar's traffic capture in netns ${netns}: ${stderr.trim()}; the kernel needs the nf_nat, xt_REDIRECT and xt_owner modules`,
+  { retryable: true },
+);

@@ -4,3 +4,4 @@ export { renderServiceRules, chainNames, probability, DEFAULT_MASQ_MARK, type L4
 export { chainPrefixFor, checkPrefix, chainHash } from './chain-prefix.js';
 export { parseIpv4, formatIpv4, parseIpv4Cidr, cidrHas, type Ipv4Cidr } from './ipv4.js';
 export * from './errors.js';
+export { interceptionPlan, interceptionRules, applyInterception, PROXY_UID, OUTBOUND_CAPTURE_PORT, INBOUND_CAPTURE_PORT, type InterceptionPlan } from './interception.js';

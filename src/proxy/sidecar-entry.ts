@@ -23,7 +23,11 @@ const token = required(env.token);
 // the token is the pod's credential: keep it out of anything the proxy might print or hand on
 delete process.env[env.token];
 
-runProxyFromXds({ target: { path: required(env.xdsSocket) }, nodeId, token, bootstrap: defaultBootstrap(), holdUntilConfigured: true }).catch((err: unknown) => {
+const bootstrap = defaultBootstrap();
+const meta = { workload: process.env[env.workload], namespace: process.env[env.podNamespace], app: process.env[env.app], version: process.env[env.version] };
+for (const [k, v] of Object.entries(meta)) if (v) bootstrap.node.metadata[k as keyof typeof meta] = v;
+
+runProxyFromXds({ target: { path: required(env.xdsSocket) }, nodeId, token, bootstrap, holdUntilConfigured: true }).catch((err: unknown) => {
   process.stderr.write(`meshbox sidecar failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
   process.exit(1);
 });

@@ -48,6 +48,8 @@ export interface ContainerConfig {
   cgroupsPath: string;
   /** where stdout and stderr go (appended), see container-logs.ts logPathFor */
   logPath: string;
+  /** securityContext.runAsUser / runAsGroup (default root) */
+  user?: { uid: number; gid: number };
   /** extra capabilities (securityContext.capabilities.add), e.g. CAP_NET_ADMIN */
   capabilitiesAdd?: string[];
   /** free-form labels kept with the container so a restarted daemon can adopt it */
@@ -193,7 +195,7 @@ export function buildOciSpec(c: ContainerConfig, o: { rootfsPath: string }): Oci
     ociVersion: '1.0.2',
     process: {
       terminal: false,
-      user: { uid: 0, gid: 0 },
+      user: c.user ?? { uid: 0, gid: 0 },
       args: [...c.argv],
       env,
       cwd: c.cwd || '/',

@@ -179,8 +179,8 @@ const capabilities = object({ add: array(string()), drop: ignored(NOT_APPLIED, a
 const containerSecurityContext = object({
   capabilities,
   privileged: ignored(NOT_APPLIED, boolean()),
-  runAsUser: ignored(NOT_APPLIED, integer({ min: 0 })),
-  runAsGroup: ignored(NOT_APPLIED, integer({ min: 0 })),
+  runAsUser: integer({ min: 0 }),
+  runAsGroup: integer({ min: 0 }),
   runAsNonRoot: ignored(NOT_APPLIED, boolean()),
   readOnlyRootFilesystem: ignored(NOT_APPLIED, boolean()),
   allowPrivilegeEscalation: ignored(NOT_APPLIED, boolean()),

@@ -53,3 +53,11 @@ export function positiveInt(flag: string): (v: string) => number {
     return n;
   };
 }
+
+export function onOff(flag: string): (v: string) => boolean {
+  return (v: string) => {
+    if (v === 'on' || v === 'true') return true;
+    if (v === 'off' || v === 'false') return false;
+    throw Usage(`${flag} must be on or off, not "${v}"`);
+  };
+}

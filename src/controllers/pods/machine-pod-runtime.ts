@@ -27,6 +27,8 @@ import {
   writePodEtcFiles,
 } from '../../runtime/pod-files.js';
 import { expandReferences } from './env.js';
+import { applyInterception, interceptionPlan } from '../../netfilter/interception.js';
+import { isInjected } from '../injection/sidecar-injector.js';
 import type { PodRuntime, RuntimeContainerState, Sandbox, StartContainerRequest } from './pod-runtime.js';
 
 export interface MachinePodRuntimeOptions {
@@ -119,6 +121,15 @@ export class MachinePodRuntime implements PodRuntime {
       await this.#o.network.del(attachment).catch((e: unknown) => this.#o.log.warn({ uid, err: describeError(e) }, 'CNI DEL after failed ADD'));
       await deleteNetns(record.netns).catch(() => undefined);
       throw err;
+    }
+    if (isInjected(pod)) {
+      try {
+        await applyInterception(record.netns, interceptionPlan(pod.metadata.annotations));
+      } catch (err) {
+        await this.#o.network.del(attachment).catch(() => undefined);
+        await deleteNetns(record.netns).catch(() => undefined);
+        throw err;
+      }
     }
     record.ip = ip;
     const hostname = podHostname(pod);
@@ -219,6 +230,7 @@ export class MachinePodRuntime implements PodRuntime {
     const memory = limits.memory === undefined ? undefined : quantityToBytes(limits.memory);
     const cpu = limits.cpu === undefined ? undefined : quantityToMillicores(limits.cpu);
     const caps = (container.securityContext?.capabilities as { add?: string[] } | undefined)?.add;
+    const sc = container.securityContext as { runAsUser?: number; runAsGroup?: number } | undefined;
     await this.#o.containers.start({
       id,
       podUid: uid,
@@ -236,6 +248,7 @@ export class MachinePodRuntime implements PodRuntime {
       hostsPath: join(podDir, 'etc', 'hosts'),
       resolvConfPath: join(podDir, 'etc', 'resolv.conf'),
       hostnamePath: join(podDir, 'etc', 'hostname'),
+      ...(sc?.runAsUser !== undefined || sc?.runAsGroup !== undefined ? { user: { uid: sc.runAsUser ?? 0, gid: sc.runAsGroup ?? sc.runAsUser ?? 0 } } : {}),
       ...(memory === undefined ? {} : { memoryLimitBytes: Math.round(memory) }),
       ...(cpu === undefined ? {} : { cpuMilli: Math.round(cpu) }),
       cgroupsPath: containerCgroupPath(uid, id),

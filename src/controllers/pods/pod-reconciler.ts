@@ -16,6 +16,7 @@ import { RestartBackoff } from './restart-backoff.js';
 import type { PodRuntime, RuntimeContainerState } from './pod-runtime.js';
 import type { ProbeManager, RunningContainer } from './probes/prober.js';
 import { runPostStart, runPreStop } from './probes/lifecycle.js';
+import { isSidecar, sidecarsOf } from './sidecars.js';
 
 export const POD_FINALIZER = 'meshbox.dev/pod-runtime';
 
@@ -33,6 +34,8 @@ export interface PodReconcilerOptions {
   clock?: Clock;
   /** the `<SVC>_SERVICE_HOST`-style variables for a pod, computed when its container starts */
   serviceEnv?: (pod: Pod) => Map<string, string>;
+  /** environment added at start and never stored in the pod (the sidecar's control-plane credential) */
+  privateEnv?: (pod: Pod, container: Container) => ReadonlyMap<string, string> | undefined;
   /** awaited before a terminating pod's containers are stopped (leave the endpoints first) */
   beforeStop?: (pod: Pod) => Promise<void>;
   /** probes and lifecycle hooks; without it containers are ready once running and hooks do not run */
@@ -101,25 +104,94 @@ export class PodReconciler {
     }
 
     let requeueAfter: number | undefined;
-    const statuses: ContainerStatus[] = [];
+    const retry = (ms: number | undefined): void => {
+      if (ms !== undefined) requeueAfter = Math.min(requeueAfter ?? Infinity, ms);
+    };
     const running = new Map<string, RunningContainer>();
-    for (const container of pod.spec.containers) {
-      const { status, retryInMs } = await this.#syncContainer(pod, container, podIP, now, running);
-      statuses.push(status);
-      if (retryInMs !== undefined) requeueAfter = Math.min(requeueAfter ?? Infinity, retryInMs);
-    }
     const probes = this.#o.probes;
+    const uid = pod.metadata.uid!;
+    const policy = pod.spec.restartPolicy ?? 'Always';
+    // Once the app containers have finished for good (a Job's pod), the sidecars are stopped and
+    // stay stopped, so the pod completes.
+    const finished = appsFinished(pod, pod.status?.containerStatuses);
+
+    // Init containers in order (kubelet): a regular one must exit 0 before the next starts (it is
+    // retried unless the pod's policy is Never); a sidecar counts once it has started.
+    const initStatuses: ContainerStatus[] = [];
+    let initialized = pod.status?.conditions?.some((c) => c.type === 'Initialized' && c.status === 'True') ?? false;
+    let initFailed = false;
+    let blocked = false;
+    for (const c of pod.spec.initContainers ?? []) {
+      const sidecar = isSidecar(c);
+      if (blocked && !sidecar) {
+        initStatuses.push(this.#waitingStatus(pod, c, 'PodInitializing', ''));
+        continue;
+      }
+      if (blocked || (!sidecar && initialized)) {
+        const previous = pod.status?.initContainerStatuses?.find((st) => st.name === c.name);
+        initStatuses.push(previous ?? this.#waitingStatus(pod, c, 'PodInitializing', ''));
+        continue;
+      }
+      if (sidecar && finished) {
+        initStatuses.push(await this.#stopSidecar(pod, c));
+        continue;
+      }
+      const { status, retryInMs } = await this.#syncContainer(pod, c, podIP, now, running, sidecar ? 'Always' : policy === 'Never' ? 'Never' : 'OnFailure');
+      retry(retryInMs);
+      if (sidecar && 'running' in status.state && probes) status.started = probes.started(uid, c.name);
+      initStatuses.push(status);
+      const done = sidecar ? 'running' in status.state && status.started === true : 'terminated' in status.state && status.state.terminated.exitCode === 0;
+      if (!done && !initialized) {
+        blocked = true;
+        if (!sidecar && 'terminated' in status.state && policy === 'Never') initFailed = true;
+        // a sidecar's startup probe result arrives through the prober's onChange; look again soon anyway
+        if (sidecar && 'running' in status.state) retry(1_000);
+      }
+    }
+    if (!blocked) initialized = true;
+
+    const statuses: ContainerStatus[] = [];
+    for (const container of pod.spec.containers) {
+      if (!initialized) {
+        statuses.push(this.#waitingStatus(pod, container, 'PodInitializing', ''));
+        continue;
+      }
+      const { status, retryInMs } = await this.#syncContainer(pod, container, podIP, now, running, policy);
+      statuses.push(status);
+      retry(retryInMs);
+    }
     if (probes) {
       probes.sync(pod, running);
-      const uid = pod.metadata.uid!;
-      for (const s of statuses) {
+      for (const s of [...statuses, ...initStatuses]) {
         if (!('running' in s.state)) continue;
         s.started = probes.started(uid, s.name);
         s.ready = probes.readiness(uid, s.name);
       }
     }
-    this.#writeStatus(pod, { hostIP: this.#o.hostIP, podIP, startTime, initialized: true, containers: statuses });
+    if (!finished && initialized && appsFinished(pod, statuses)) retry(0); // stop the sidecars now
+    this.#writeStatus(pod, {
+      hostIP: this.#o.hostIP,
+      podIP,
+      startTime,
+      initialized,
+      containers: statuses,
+      initContainers: initStatuses,
+      ...(initFailed ? { initFailed } : {}),
+    });
     return requeueAfter === undefined ? {} : { requeueAfter };
+  }
+
+  /** A sidecar of a pod whose app containers are done: stop it (SIGTERM, grace) and report it terminated. */
+  async #stopSidecar(pod: Pod, c: Container): Promise<ContainerStatus> {
+    const previous = pod.status?.initContainerStatuses?.find((st) => st.name === c.name);
+    let st = await this.#o.runtime.containerState(pod, c.name);
+    if (st.state === 'running') {
+      this.#o.events.event(pod, 'Normal', 'Killing', `Stopping container ${c.name}: the pod's app containers have completed`);
+      await this.#o.runtime.stopContainer(pod, c.name, pod.spec.terminationGracePeriodSeconds ?? 30);
+      st = await this.#o.runtime.containerState(pod, c.name);
+    }
+    if (st.state === 'exited') return this.#status(c, previous?.restartCount ?? 0, terminatedState(st), previous?.lastState ?? {}, false, st.containerId);
+    return previous ?? this.#waitingStatus(pod, c, 'PodInitializing', '');
   }
 
   async #syncContainer(
@@ -128,8 +200,9 @@ export class PodReconciler {
     podIP: string,
     now: number,
     running: Map<string, RunningContainer>,
+    restartPolicy: RestartPolicy,
   ): Promise<{ status: ContainerStatus; retryInMs?: number }> {
-    const previous = pod.status?.containerStatuses?.find((s) => s.name === c.name);
+    const previous = statusesOf(pod, c).find((s) => s.name === c.name);
     let restartCount = previous?.restartCount ?? 0;
     let lastState: ContainerStatus['lastState'] = previous?.lastState ?? {};
     let observed = await this.#o.runtime.containerState(pod, c.name);
@@ -156,7 +229,7 @@ export class PodReconciler {
     let attempt = restartCount;
     if (observed.state === 'exited') {
       const terminated = terminatedState(observed);
-      if (!shouldRestart(pod, observed.exitCode)) {
+      if (!shouldRestart(restartPolicy, observed.exitCode)) {
         return { status: this.#status(c, restartCount, terminated, lastState, false, observed.containerId) };
       }
       const wait = this.#backoff.remaining(backoffKey, observed.finishedAt, observed.finishedAt - observed.startedAt, now);
@@ -175,7 +248,7 @@ export class PodReconciler {
       attempt = observed.attempt + 1;
       restartCount = attempt;
       lastState = terminated;
-    } else if (previous && 'terminated' in previous.state && !shouldRestart(pod, previous.state.terminated.exitCode)) {
+    } else if (previous && 'terminated' in previous.state && !shouldRestart(restartPolicy, previous.state.terminated.exitCode)) {
       return { status: previous }; // finished for good; its run was cleaned up
     } else if (previous && 'running' in previous.state) {
       // the status says it runs, but nothing is on the machine (a reboot, or someone removed it)
@@ -186,6 +259,7 @@ export class PodReconciler {
 
     try {
       const env = resolveEnv(pod, c, podIP, this.#lookups, this.#o.serviceEnv?.(pod));
+      for (const [k, v] of this.#o.privateEnv?.(pod, c) ?? []) env.set(k, v);
       this.#o.events.event(pod, 'Normal', 'Pulled', `Container image "${c.image}" already present on machine`);
       const t0 = performance.now();
       await this.#o.runtime.startContainer({ pod, container: c, attempt, env, podIP });
@@ -240,8 +314,8 @@ export class PodReconciler {
   }
 
   #waitingStatus(pod: Pod, c: Container, reason: string, message: string): ContainerStatus {
-    const previous = pod.status?.containerStatuses?.find((s) => s.name === c.name);
-    return this.#status(c, previous?.restartCount ?? 0, { waiting: { reason, message } }, previous?.lastState ?? {}, false);
+    const previous = statusesOf(pod, c).find((s) => s.name === c.name);
+    return this.#status(c, previous?.restartCount ?? 0, { waiting: message ? { reason, message } : { reason } }, previous?.lastState ?? {}, false);
   }
 
   #writeStatus(pod: Pod, observed: Parameters<typeof computePodStatus>[1]): void {
@@ -263,25 +337,36 @@ export class PodReconciler {
 
   // === teardown ===
 
+  /** preStop (inside the grace period), then SIGTERM and SIGKILL at the end of what is left. */
+  async #stopForDeletion(pod: Pod, c: Container, grace: number): Promise<void> {
+    const st = await this.#o.runtime.containerState(pod, c.name);
+    if (st.state !== 'running') return;
+    this.#o.events.event(pod, 'Normal', 'Killing', `Stopping container ${c.name}`);
+    let left = grace;
+    const probes = this.#o.probes;
+    if (probes && c.lifecycle?.preStop && grace > 0) {
+      const target = probes.targetFor(pod, c.name, { containerId: st.containerId, startedAt: st.startedAt, podIP: pod.status?.podIP ?? '' });
+      left = (await runPreStop({ pod, container: c }, target, grace, { events: this.#o.events })).remainingGraceSeconds;
+    }
+    await this.#o.runtime.stopContainer(pod, c.name, left);
+  }
+
   async #terminate(pod: Pod): Promise<void> {
-    let grace = pod.metadata.deletionGracePeriodSeconds ?? pod.spec.terminationGracePeriodSeconds ?? 30;
+    const grace = pod.metadata.deletionGracePeriodSeconds ?? pod.spec.terminationGracePeriodSeconds ?? 30;
+    const deadline = performance.now() + grace * 1000;
     const probes = this.#o.probes;
     probes?.stopLivenessAndStartup(pod.metadata.uid!);
     await this.#o.beforeStop?.(pod).catch((err: unknown) => this.#o.log.warn({ pod: podKey(pod), err: describeError(err) }, 'before-stop hook failed'));
-    const hooks: Promise<number>[] = [];
-    for (const c of pod.spec.containers) {
-      const st = await this.#o.runtime.containerState(pod, c.name);
-      if (st.state !== 'running') continue;
-      this.#o.events.event(pod, 'Normal', 'Killing', `Stopping container ${c.name}`);
-      if (probes && c.lifecycle?.preStop && grace > 0) {
-        const target = probes.targetFor(pod, c.name, { containerId: st.containerId, startedAt: st.startedAt, podIP: pod.status?.podIP ?? '' });
-        hooks.push(runPreStop({ pod, container: c }, target, grace, { events: this.#o.events }).then((r) => r.remainingGraceSeconds));
-      }
+    // App containers first (their preStop hooks in parallel, each inside the grace period); the
+    // sidecars after them, last started first stopped, with what is left of the grace period, so
+    // an app that makes calls while it shuts down still has its proxy (KEP-753 ordering).
+    const firstWave = [...(pod.spec.initContainers ?? []).filter((c) => !isSidecar(c)), ...pod.spec.containers];
+    await Promise.all(firstWave.map((c) => this.#stopForDeletion(pod, c, grace)));
+    for (const c of sidecarsOf(pod).reverse()) {
+      const left = Math.max(1, Math.ceil((deadline - performance.now()) / 1000));
+      await this.#stopForDeletion(pod, c, Math.min(grace, left));
     }
-    // preStop hooks of all containers run in parallel, each inside the grace period; what they used is
-    // taken from the SIGTERM -> SIGKILL window that follows
-    if (hooks.length > 0) grace = Math.min(...(await Promise.all(hooks)));
-    await this.#o.runtime.removePod(pod, grace);
+    await this.#o.runtime.removePod(pod, 0);
     probes?.forget(pod.metadata.uid!);
     this.#backoff.forget(`${pod.metadata.uid}/`);
     const fresh = this.#o.store.get(RESOURCE, pod.metadata.namespace, pod.metadata.name) as Pod | undefined;
@@ -295,9 +380,23 @@ function podKey(pod: Pod): string {
   return `${pod.metadata.namespace}/${pod.metadata.name}`;
 }
 
-function shouldRestart(pod: Pod, exitCode: number): boolean {
-  const policy = pod.spec.restartPolicy ?? 'Always';
+type RestartPolicy = 'Always' | 'OnFailure' | 'Never';
+
+function shouldRestart(policy: RestartPolicy, exitCode: number): boolean {
   return policy === 'Always' || (policy === 'OnFailure' && exitCode !== 0);
+}
+
+/** The status list a container reports in: initContainerStatuses for init containers (sidecars too). */
+function statusesOf(pod: Pod, c: Container): ContainerStatus[] {
+  const isInit = pod.spec.initContainers?.some((i) => i.name === c.name) ?? false;
+  return (isInit ? pod.status?.initContainerStatuses : pod.status?.containerStatuses) ?? [];
+}
+
+/** Every app container has terminated and the pod's policy will not restart it (a Job's pod is done). */
+function appsFinished(pod: Pod, statuses: ContainerStatus[] | undefined): boolean {
+  const policy = pod.spec.restartPolicy ?? 'Always';
+  if (policy === 'Always' || !statuses || statuses.length !== pod.spec.containers.length) return false;
+  return statuses.every((st) => 'terminated' in st.state && !shouldRestart(policy, st.state.terminated.exitCode));
 }
 
 function terminatedState(s: Extract<RuntimeContainerState, { state: 'exited' }>): ContainerState {

@@ -12,13 +12,16 @@ export interface ObservedPod {
   /** one per spec container, in spec order */
   containers: ContainerStatus[];
   initContainers?: ContainerStatus[];
-  /** init containers all completed (or there are none) */
+  /** init containers all completed, sidecars started (or there are none) */
   initialized: boolean;
+  /** a regular init container failed and the pod's policy is Never: the pod has failed */
+  initFailed?: boolean;
   /** why the pod cannot start at all (sandbox failure, missing image), if so */
   blocked?: { reason: string; message: string };
 }
 
 export function podPhase(pod: Pod, observed: ObservedPod): PodStatus['phase'] {
+  if (observed.initFailed) return 'Failed';
   if (!observed.initialized) return 'Pending';
   let running = 0;
   let waiting = 0;
@@ -64,7 +67,9 @@ function condition(
 export function computePodStatus(pod: Pod, observed: ObservedPod, now: number): PodStatus {
   const previous = pod.status?.conditions;
   const phase = podPhase(pod, observed);
-  const notReady = observed.containers.filter((c) => !c.ready).map((c) => c.name);
+  // sidecars (restartable init containers) count toward readiness like app containers
+  const sidecars = new Set((pod.spec.initContainers ?? []).filter((c) => c.restartPolicy === 'Always').map((c) => c.name));
+  const notReady = [...(observed.initContainers ?? []).filter((c) => sidecars.has(c.name)), ...observed.containers].filter((c) => !c.ready).map((c) => c.name);
   const terminal = phase === 'Succeeded' || phase === 'Failed';
   const readyReason = terminal ? 'PodCompleted' : notReady.length ? 'ContainersNotReady' : undefined;
   const readyMessage = !terminal && notReady.length ? `containers with unready status: [${notReady.join(' ')}]` : undefined;

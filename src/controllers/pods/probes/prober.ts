@@ -18,6 +18,7 @@ import type { Logger } from '../../../core/logger.js';
 import { runProbe } from './run-probe.js';
 import { PROBE_KIND_LABEL, probeTiming, type ProbeKind, type ProbeTiming } from './probe-timing.js';
 import type { ProbeResult, ProbeTarget } from './probe-target.js';
+import { longRunningContainers } from '../sidecars.js';
 
 export interface RunningContainer {
   containerId: string;
@@ -90,7 +91,7 @@ export class ProbeManager {
     if (!uid) return;
     const podKey = `${pod.metadata.namespace ?? 'default'}/${pod.metadata.name}`;
     let entries = this.#pods.get(uid);
-    for (const c of pod.spec.containers) {
+    for (const c of longRunningContainers(pod)) {
       const r = running.get(c.name);
       const existing = entries?.get(c.name);
       if (!r) {
@@ -113,7 +114,7 @@ export class ProbeManager {
       entries.set(c.name, this.#newEntry(pod, podKey, c, r));
     }
     if (entries) {
-      const names = new Set(pod.spec.containers.map((c) => c.name));
+      const names = new Set(longRunningContainers(pod).map((c) => c.name));
       for (const name of [...entries.keys()]) if (!names.has(name) || !running.has(name)) this.#drop(entries, name);
       if (entries.size === 0) this.#pods.delete(uid);
     }
@@ -189,7 +190,7 @@ export class ProbeManager {
   // === internals ===
 
   #newEntry(pod: Pod, podKey: string, c: Container, r: RunningContainer): ContainerEntry {
-    const previous = pod.status?.containerStatuses?.find((s) => s.name === c.name);
+    const previous = [...(pod.status?.containerStatuses ?? []), ...(pod.status?.initContainerStatuses ?? [])].find((s) => s.name === c.name);
     // a daemon restart adopts running containers: keep what the status said about this very run
     // instead of flapping Ready -> False -> True (which would drop it from endpoints for a period)
     const sameRun = previous?.containerID === `runc://${r.containerId}`;
@@ -248,6 +249,8 @@ export class ProbeManager {
       if (ok) {
         changed = !entry.started;
         entry.started = true;
+        // readiness was held back until now: probe it at once rather than a whole period later
+        if (changed) for (const w of entry.workers) if (w.kind === 'readiness') w.runNow();
       } else if (!entry.failure) {
         entry.failure = { probe: 'startup', output };
         changed = true;
@@ -303,6 +306,13 @@ class ProbeWorker {
     // runs over a period, as the kubelet does, so that every probe of the machine does not fire at once
     if (sinceStart > this.#t.initialDelayMs + this.#t.periodMs) delay = Math.floor(Math.random() * this.#t.periodMs);
     this.#schedule(delay);
+  }
+
+  /** Runs the next probe now instead of at the next tick. */
+  runNow(): void {
+    if (this.#stopped || this.#timer === undefined) return; // a run is in flight: it reschedules itself
+    this.#timer.cancel();
+    this.#schedule(0);
   }
 
   stop(): void {
