@@ -23,6 +23,7 @@ export interface UpOptions {
   clusterDomain?: string;
   dnsPort?: number;
   egress?: boolean;
+  metricsAddress?: string;
 }
 
 const CONFIG_FILE = 'config.json';
@@ -35,6 +36,7 @@ export function configFor(opts: UpOptions): DaemonConfig {
   if (opts.clusterDomain) cfg.clusterDomain = opts.clusterDomain;
   if (opts.dnsPort !== undefined) cfg.dnsPort = opts.dnsPort;
   if (opts.egress !== undefined) cfg.egress = opts.egress;
+  if (opts.metricsAddress !== undefined) cfg.metricsAddress = opts.metricsAddress;
   derive(cfg); // validates
   return cfg;
 }
@@ -96,6 +98,7 @@ async function startDetached(opts: UpOptions, socketPath: string, logPath: strin
   if (opts.clusterDomain) args.push('--cluster-domain', opts.clusterDomain);
   if (opts.dnsPort !== undefined) args.push('--dns-port', String(opts.dnsPort));
   if (opts.egress) args.push('--egress');
+  if (opts.metricsAddress !== undefined) args.push('--metrics-address', opts.metricsAddress);
   const logFd = openSync(logPath, 'a');
   let exited: number | null | undefined;
   try {

@@ -20,6 +20,8 @@ export interface DaemonConfig {
   /** let pod traffic leave the machine (masquerade); off by default (DESIGN.md) */
   egress: boolean;
   cniBinDirs: string[];
+  /** mesh metrics over TCP: HOST:PORT (port 0 = any free port) or `off`; default istiod's 127.0.0.1:15014 */
+  metricsAddress: string;
 }
 
 export const DEFAULT_STATE_DIR = '/var/lib/meshbox';
@@ -38,6 +40,7 @@ export function defaultConfig(stateDir = resolveStateDir()): DaemonConfig {
     dnsPort: 53,
     egress: false,
     cniBinDirs: ['/usr/lib/cni', '/opt/cni/bin'],
+    metricsAddress: '127.0.0.1:15014',
   };
 }
 
@@ -76,6 +79,15 @@ export function parseCidr(cidr: string, flag = 'cidr'): Cidr {
   return { network: (ip & mask) >>> 0, prefix };
 }
 
+/** `--metrics-address`: HOST:PORT or [IPV6]:PORT, or `off` (undefined). */
+export function parseMetricsAddress(value: string): { host: string; port: number } | undefined {
+  if (value === 'off') return undefined;
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s]+)):(\d{1,5})$/.exec(value);
+  const port = Number(m?.[3]);
+  if (!m || port > 65535) throw InvalidDaemonConfig('--metrics-address', value, 'expected HOST:PORT such as 127.0.0.1:15014 (port 0 picks a free port), or off');
+  return { host: m[1] ?? m[2]!, port };
+}
+
 export function cidrContains(c: Cidr, ip: string): boolean {
   const mask = (~0 << (32 - c.prefix)) >>> 0;
   return ((ipToInt(ip) & mask) >>> 0) === c.network;
@@ -111,6 +123,7 @@ export function derive(cfg: DaemonConfig): DerivedConfig {
   if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,14}$/.test(cfg.bridge)) {
     throw InvalidDaemonConfig('--bridge', cfg.bridge, 'a Linux interface name has at most 15 letters, digits, ".", "-" or "_"');
   }
+  parseMetricsAddress(cfg.metricsAddress); // validates
   const gateway = intToIp(pod.network + 1);
   return {
     gateway,

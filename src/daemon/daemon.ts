@@ -34,6 +34,9 @@ import { syncClusterRecords } from '../dns/sync-cluster-records.js';
 import { ControlPlane } from '../controlplane/server.js';
 import { newDaemonSecret } from '../controlplane/push/credentials.js';
 import { ApiServer } from './api-server.js';
+import { createMeshMetrics, type MeshMetrics } from '../controlplane/telemetry/index.js';
+import { registerDnsMetrics } from '../dns/dns-metrics.js';
+import { parseMetricsAddress } from './config.js';
 import { GatewaySupervisor } from './gateways.js';
 import { derive, type DaemonConfig, type DerivedConfig } from './config.js';
 import { createAdmission } from './admission.js';
@@ -68,6 +71,7 @@ export class Daemon {
   #machine: Machine | undefined;
   #controlPlane: ControlPlane | undefined;
   #gateways: GatewaySupervisor | undefined;
+  #meshMetrics: MeshMetrics | undefined;
   #stopped: Promise<void> | undefined;
   #done!: () => void;
   /** resolves once the daemon has stopped (signal or `meshbox down`) */
@@ -186,6 +190,10 @@ export class Daemon {
     await controlPlane.start();
     this.#gateways = new GatewaySupervisor({ informers, controlPlane, stateDir: config.stateDir, log: log.child({ component: 'gateways' }) });
     await this.#gateways.start();
+    // Every sidecar's and gateway's metrics, with the daemon's own, on GET /metrics (API socket and TCP).
+    const gateways = this.#gateways;
+    this.#meshMetrics = await createMeshMetrics({ pods: () => podInformer.list() as Pod[], gateways: () => gateways.statsTargets(), listen: parseMetricsAddress(config.metricsAddress), log: log.child({ component: 'metrics' }) });
+    registerDnsMetrics(this.#meshMetrics.registry, this.#dns);
 
     this.#api = new ApiServer({
       store,
@@ -195,6 +203,7 @@ export class Daemon {
       logger: log.child({ component: 'api' }),
       systemNamespaces: ['default', 'kube-system', 'kube-public'],
       routes: {
+        '/metrics': this.#meshMetrics.handler,
         '/apis/meshbox.dev/v1/shutdown': (req, res) => {
           if (req.method !== 'POST') {
             res.writeHead(405).end();
@@ -263,6 +272,7 @@ export class Daemon {
   async #stop(teardown: boolean): Promise<void> {
     const log = this.#log;
     await this.#api?.close().catch(() => undefined);
+    await this.#meshMetrics?.close().catch(() => undefined);
     this.#stopExitWatch?.();
     this.#stopDnsSync?.();
     this.#probes?.stop();

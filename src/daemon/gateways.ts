@@ -13,6 +13,7 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, closeSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { KubeObject } from '../api/types.js';
@@ -55,6 +56,7 @@ export class GatewaySupervisor {
   #unsubscribe: (() => void) | undefined;
   #resync: NodeJS.Timeout | undefined;
   #stopping = new Map<string, Promise<void>>();
+  #starting = new Set<string>();
 
   constructor(opts: GatewaySupervisorOptions) {
     this.#opts = opts;
@@ -107,14 +109,33 @@ export class GatewaySupervisor {
     const pidFile = join(this.#dir, `${stem}.pid`);
     const pid = readPid(pidFile);
     if (pid !== undefined && ownsProcess(pid, stateDir, nodeId)) return;
-    if (this.#stopping.has(stem)) return;
+    if (this.#stopping.has(stem) || this.#starting.has(stem)) return;
+    // The stats port is chosen here, not by the proxy (port 0), so the mesh metrics endpoint knows it.
+    this.#starting.add(stem);
+    void freePort('127.0.0.1')
+      .then((statsPort) => {
+        // the Gateway may have changed or gone, or the supervisor stopped, while the port was picked
+        const current = this.#opts.informers.informerFor(GATEWAYS_RESOURCE).get(ns, name) as GatewayObject | undefined;
+        if (current && this.#unsubscribe && !this.#stopping.has(stem)) this.#spawn(current, nodeId, statsPort);
+      })
+      .catch((err: unknown) => log.warn({ gateway: `${ns}/${name}`, err: describeError(err) }, 'gateway proxy failed to start'))
+      .finally(() => this.#starting.delete(stem));
+  }
+
+  #spawn(g: GatewayObject, nodeId: string, statsPort: number): void {
+    const ns = g.metadata.namespace ?? 'default';
+    const name = g.metadata.name ?? '';
+    const stem = fileStem(g);
+    const { controlPlane, stateDir, log } = this.#opts;
+    const pidFile = join(this.#dir, `${stem}.pid`);
     const tokenFile = join(this.#dir, `${stem}.token`);
     const bootstrapFile = join(this.#dir, `${stem}.bootstrap.json`);
     // Registering again with the same labels only schedules a recompute; the token depends on ns/name.
     writeFileSync(tokenFile, controlPlane.registerGateway(ns, name, g.spec?.selector ?? {}), { mode: 0o600 });
-    // Port 0: the host may run other proxies (and other daemons' gateways) on 15000/15090/15021.
+    // Port 0 (stats: a port picked free): the host may run other proxies (and other daemons' gateways) on 15000/15090/15021.
     const local = { address: '127.0.0.1', port: 0 };
-    writeFileSync(bootstrapFile, JSON.stringify({ node: { id: nodeId }, admin: local, stats: local, health: local, accessLog: 'stdout', drainTimeout: '3s' }), { mode: 0o600 });
+    const stats = { address: '127.0.0.1', port: statsPort };
+    writeFileSync(bootstrapFile, JSON.stringify({ node: { id: nodeId }, admin: local, stats, health: local, accessLog: 'stdout', drainTimeout: '3s' }), { mode: 0o600 });
     const logFd = openSync(join(this.#dir, `${stem}.log`), 'a', 0o600);
     try {
       const child = spawn(
@@ -131,6 +152,20 @@ export class GatewaySupervisor {
     }
   }
 
+  /** Where each gateway proxy serves /stats/prometheus (from its bootstrap file, so adopted ones count). */
+  statsTargets(): { namespace: string; pod: string; url: string }[] {
+    const out: { namespace: string; pod: string; url: string }[] = [];
+    for (const g of this.#opts.informers.informerFor(GATEWAYS_RESOURCE).list()) {
+      try {
+        const boot = JSON.parse(readFileSync(join(this.#dir, `${fileStem(g)}.bootstrap.json`), 'utf8')) as { stats?: { address?: string; port?: number } };
+        if (boot.stats?.port) out.push({ namespace: g.metadata.namespace ?? 'default', pod: g.metadata.name ?? '', url: `http://${boot.stats.address ?? '127.0.0.1'}:${boot.stats.port}/stats/prometheus` });
+      } catch {
+        // not started yet, or started by an older daemon with an ephemeral stats port
+      }
+    }
+    return out;
+  }
+
   #stop(stem: string): Promise<void> {
     const running = this.#stopping.get(stem);
     if (running) return running;
@@ -142,6 +177,17 @@ export class GatewaySupervisor {
   #pidStems(): string[] {
     return pidStems(this.#dir);
   }
+}
+
+function freePort(host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, host, () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
 }
 
 function fileStem(g: KubeObject): string {

@@ -15,7 +15,8 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--cluster-domain <domain>', 'cluster DNS domain (default cluster.local)')
     .option('--dns-port <port>', 'cluster DNS port on the bridge address (default 53)', positiveInt('--dns-port'))
     .option('--egress', 'let pod traffic leave this machine (off by default)')
-    .action(async (opts: { filename: string[]; detach?: boolean; bridge?: string; podCidr?: string; serviceCidr?: string; clusterDomain?: string; dnsPort?: number; egress?: boolean }) => {
+    .option('--metrics-address <host:port|off>', 'serve every proxy\'s metrics at http://HOST:PORT/metrics (default 127.0.0.1:15014, istiod\'s; 0 = any free port)')
+    .action(async (opts: { filename: string[]; detach?: boolean; bridge?: string; podCidr?: string; serviceCidr?: string; clusterDomain?: string; dnsPort?: number; egress?: boolean; metricsAddress?: string }) => {
       const stateDir = ctx.stateDir();
       // the daemon's modules load only for this command: other commands stay quick to start
       const { up } = await import('../up-down.js');
@@ -29,6 +30,7 @@ export function register(program: Command, ctx: CliContext): void {
           ...(opts.clusterDomain ? { clusterDomain: opts.clusterDomain } : {}),
           ...(opts.dnsPort !== undefined ? { dnsPort: opts.dnsPort } : {}),
           ...(opts.egress ? { egress: true } : {}),
+          ...(opts.metricsAddress !== undefined ? { metricsAddress: opts.metricsAddress } : {}),
         },
         opts.filename.length === 0
           ? undefined

@@ -55,7 +55,9 @@ export class MeshboxHarness {
   async start(): Promise<void> {
     const child = spawn(
       process.execPath,
-      [BIN, '--state-dir', this.stateDir, 'up', '--bridge', this.bridge, '--pod-cidr', this.podCidr, '--service-cidr', this.serviceCidr],
+      [BIN, '--state-dir', this.stateDir, 'up', '--bridge', this.bridge, '--pod-cidr', this.podCidr, '--service-cidr', this.serviceCidr,
+        // an ephemeral port: parallel daemons must not all want 127.0.0.1:15014
+        '--metrics-address', '127.0.0.1:0'],
       { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, MESHBOX_LOG_LEVEL: 'warn' } },
     );
     this.#daemon = child;
