@@ -160,6 +160,15 @@ export class PodReconciler {
       statuses.push(status);
       retry(retryInMs);
     }
+    if (!finished && initialized && appsFinished(pod, statuses)) {
+      // the app containers are done for good: stop the sidecars now, so the pod is reported
+      // complete only with its sidecars stopped
+      for (const c of sidecarsOf(pod).reverse()) {
+        const i = initStatuses.findIndex((st) => st.name === c.name);
+        if (i >= 0) initStatuses[i] = await this.#stopSidecar(pod, c);
+        running.delete(c.name);
+      }
+    }
     if (probes) {
       probes.sync(pod, running);
       for (const s of [...statuses, ...initStatuses]) {
@@ -168,7 +177,6 @@ export class PodReconciler {
         s.ready = probes.readiness(uid, s.name);
       }
     }
-    if (!finished && initialized && appsFinished(pod, statuses)) retry(0); // stop the sidecars now
     this.#writeStatus(pod, {
       hostIP: this.#o.hostIP,
       podIP,
