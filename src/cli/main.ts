@@ -20,6 +20,7 @@ import * as proxyConfig from './commands/proxy-config.js';
 import * as proxyStatus from './commands/proxy-status.js';
 import * as rollout from './commands/rollout.js';
 import * as scale from './commands/scale.js';
+import * as top from './commands/top.js';
 import * as up from './commands/up.js';
 
 export type CommandHook = (program: Command, ctx: CliContext) => void;
@@ -31,7 +32,7 @@ export function registerCommand(fn: CommandHook): void {
   hooks.push(fn);
 }
 
-const BUILTINS = [up, down, apply, get, describe, del, logs, exec, scale, rollout, proxy, proxyStatus, proxyConfig];
+const BUILTINS = [up, down, apply, get, describe, del, logs, exec, scale, rollout, proxy, proxyStatus, proxyConfig, top];
 
 export function buildProgram(ctx: CliContext): Command {
   const program = new Command('meshbox');
