@@ -24,6 +24,7 @@ export interface UpOptions {
   dnsPort?: number;
   egress?: boolean;
   metricsAddress?: string;
+  sidecarInjection?: boolean;
 }
 
 const CONFIG_FILE = 'config.json';
@@ -37,6 +38,7 @@ export function configFor(opts: UpOptions): DaemonConfig {
   if (opts.dnsPort !== undefined) cfg.dnsPort = opts.dnsPort;
   if (opts.egress !== undefined) cfg.egress = opts.egress;
   if (opts.metricsAddress !== undefined) cfg.metricsAddress = opts.metricsAddress;
+  if (opts.sidecarInjection !== undefined) cfg.sidecarInjection = opts.sidecarInjection;
   derive(cfg); // validates
   return cfg;
 }
@@ -99,6 +101,7 @@ async function startDetached(opts: UpOptions, socketPath: string, logPath: strin
   if (opts.dnsPort !== undefined) args.push('--dns-port', String(opts.dnsPort));
   if (opts.egress) args.push('--egress');
   if (opts.metricsAddress !== undefined) args.push('--metrics-address', opts.metricsAddress);
+  if (opts.sidecarInjection !== undefined) args.push('--sidecar-injection', opts.sidecarInjection ? 'on' : 'off');
   const logFd = openSync(logPath, 'a');
   let exited: number | null | undefined;
   try {

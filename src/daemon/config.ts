@@ -19,6 +19,8 @@ export interface DaemonConfig {
   dnsPort: number;
   /** let pod traffic leave the machine (masquerade); off by default (DESIGN.md) */
   egress: boolean;
+  /** add the sidecar proxy to every pod that does not opt out (DESIGN.md: on by default) */
+  sidecarInjection: boolean;
   cniBinDirs: string[];
   /** mesh metrics over TCP: HOST:PORT (port 0 = any free port) or `off`; default istiod's 127.0.0.1:15014 */
   metricsAddress: string;
@@ -39,6 +41,7 @@ export function defaultConfig(stateDir = resolveStateDir()): DaemonConfig {
     clusterDomain: 'cluster.local',
     dnsPort: 53,
     egress: false,
+    sidecarInjection: true,
     cniBinDirs: ['/usr/lib/cni', '/opt/cni/bin'],
     metricsAddress: '127.0.0.1:15014',
   };
@@ -112,6 +115,13 @@ export interface DerivedConfig {
   runcRoot: string;
   logPath: string;
   networkName: string;
+  /** the folder holding the control plane's socket; sidecars mount the folder, so it outlives a daemon restart */
+  xdsDir: string;
+}
+
+/** The control plane's socket: `<state-dir>/mesh/xds.sock`. */
+export function xdsSocketPath(stateDir: string): string {
+  return join(stateDir, 'mesh', 'xds.sock');
 }
 
 export function derive(cfg: DaemonConfig): DerivedConfig {
@@ -136,5 +146,6 @@ export function derive(cfg: DaemonConfig): DerivedConfig {
     runcRoot: join(cfg.stateDir, 'runc'),
     logPath: join(cfg.stateDir, 'daemon.log'),
     networkName: `meshbox-${cfg.bridge}`,
+    xdsDir: join(cfg.stateDir, 'mesh'),
   };
 }

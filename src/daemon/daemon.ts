@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { ConfigMap, Pod, Secret } from '../api/types.js';
 import { resolveResource } from '../api/resources.js';
 import { createWorkloadControllers } from '../controllers/workloads-shared/index.js';
@@ -38,14 +39,18 @@ import { createMeshMetrics, type MeshMetrics } from '../controlplane/telemetry/i
 import { registerDnsMetrics } from '../dns/dns-metrics.js';
 import { parseMetricsAddress } from './config.js';
 import { GatewaySupervisor } from './gateways.js';
-import { derive, type DaemonConfig, type DerivedConfig } from './config.js';
+import { derive, xdsSocketPath, type DaemonConfig, type DerivedConfig } from './config.js';
 import { createAdmission } from './admission.js';
 import { AlreadyRunning, NotRoot } from './errors.js';
 import { setupHostNetwork } from './host-network.js';
 import { buildMachine, removeEverything, type Machine } from './machine.js';
 import { MachinePodIO } from './pod-io.js';
+import { injectSidecar, injectionWanted, isInjected, SIDECAR_NAME, type InjectionSettings } from '../controllers/injection/sidecar-injector.js';
+import { SIDECAR_ENV } from '../meshconfig/sidecar-process.js';
 
 export const NODE_NAME = hostname();
+/** meshbox's own folder (holds dist/ and node_modules/), mounted into sidecars */
+const INSTALL_ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 const POD_UID_INDEX = 'uid';
 
 export interface DaemonOptions {
@@ -145,6 +150,8 @@ export class Daemon {
       log: log.child({ component: 'kubelet' }),
       hostIP: paths.gateway,
       nodeName: NODE_NAME,
+      privateEnv: (pod, c) =>
+        c.name === SIDECAR_NAME && isInjected(pod) && this.#controlPlane ? new Map([[SIDECAR_ENV.token, this.#controlPlane.tokenForPod(pod)]]) : undefined,
       serviceEnv: (pod) =>
         serviceEnvVars(store.list('services', { namespace: pod.metadata.namespace ?? 'default' }).items as Service[], pod.metadata.namespace ?? 'default', pod.spec.enableServiceLinks ?? true),
       // a terminating pod leaves the service data path before its containers get SIGTERM
@@ -164,7 +171,20 @@ export class Daemon {
       for (const pod of podInformer.byIndex(POD_UID_INDEX, uid)) podController.enqueue(objectKey(pod));
     });
     const gc = new GarbageCollector({ store, informers, log });
-    const admit = createAdmission({ nodeName: NODE_NAME, admitService: (svc, old) => allocator.admitService(svc, old) });
+    mkdirSync(paths.xdsDir, { recursive: true, mode: 0o755 });
+    const injection: InjectionSettings = { installRoot: INSTALL_ROOT, nodePath: process.execPath, xdsDir: paths.xdsDir, clusterDomain: config.clusterDomain };
+    const admit = createAdmission({
+      nodeName: NODE_NAME,
+      admitService: (svc, old) => allocator.admitService(svc, old),
+      ...(config.sidecarInjection
+        ? {
+            injectPod: (pod: Pod) => {
+              const ns = store.get('namespaces', undefined, pod.metadata.namespace ?? 'default');
+              return injectionWanted(pod, ns?.metadata.labels).inject ? injectSidecar(pod, injection) : pod;
+            },
+          }
+        : {}),
+    });
     const podsResource = resolveResource('pods')!;
     const workloads = createWorkloadControllers({ store, informers, log, admitPod: (pod) => admit(podsResource, pod) as Pod });
     const endpoints = endpointsController({ store, informers, log });
@@ -183,9 +203,9 @@ export class Daemon {
       this.#controllers.push(c);
     }
 
-    // The mesh control plane streams proxies their config on <state-dir>/xds.sock; the secret
+    // The mesh control plane streams proxies their config on <state-dir>/mesh/xds.sock; the secret
     // persists so proxies' tokens stay valid across daemon restarts.
-    const controlPlane = new ControlPlane({ informers, secret: this.#xdsSecret(), listen: { path: join(config.stateDir, 'xds.sock') }, log, clusterDomain: config.clusterDomain });
+    const controlPlane = new ControlPlane({ informers, secret: this.#xdsSecret(), listen: { path: xdsSocketPath(config.stateDir) }, log, clusterDomain: config.clusterDomain });
     this.#controlPlane = controlPlane;
     await controlPlane.start();
     this.#gateways = new GatewaySupervisor({ informers, controlPlane, stateDir: config.stateDir, log: log.child({ component: 'gateways' }) });

@@ -1,6 +1,6 @@
 /**
  * Gateway supervisor: one gateway proxy process on the host per Gateway object, fed by the control
- * plane (`meshbox proxy --xds <state-dir>/xds.sock --node router~… --token-file …`). The process is
+ * plane (`meshbox proxy --xds <state-dir>/mesh/xds.sock --node router~… --token-file …`). The process is
  * detached (own session) so it outlives a daemon restart, which adopts it by its pid file (pid alive
  * and its cmdline names this state folder and node id). Deleting the Gateway stops it (SIGTERM, then
  * SIGKILL after 5 s); `meshbox down` stops every one (`stopAllGatewayProcesses`).
@@ -20,6 +20,7 @@ import type { KubeObject } from '../api/types.js';
 import { describeError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { InformerFactory } from '../reconcile/informer.js';
+import { xdsSocketPath } from './config.js';
 
 export const GATEWAYS_RESOURCE = 'gateways.networking.istio.io';
 const STOP_GRACE_MS = 5_000;
@@ -140,7 +141,7 @@ export class GatewaySupervisor {
     try {
       const child = spawn(
         process.execPath,
-        [this.#bin, '--state-dir', stateDir, 'proxy', '--xds', join(stateDir, 'xds.sock'), '--node', nodeId, '--token-file', tokenFile, '--config', bootstrapFile],
+        [this.#bin, '--state-dir', stateDir, 'proxy', '--xds', xdsSocketPath(stateDir), '--node', nodeId, '--token-file', tokenFile, '--config', bootstrapFile],
         { detached: true, stdio: ['ignore', logFd, logFd] },
       );
       child.on('error', (err) => log.warn({ gateway: `${ns}/${name}`, err: describeError(err) }, 'gateway proxy failed to start'));
@@ -218,7 +219,7 @@ function ownsProcess(pid: number, stateDir: string, nodeId?: string): boolean {
   } catch {
     return false;
   }
-  return argv.includes('proxy') && argv.includes(join(stateDir, 'xds.sock')) && (nodeId === undefined || argv.includes(nodeId));
+  return argv.includes('proxy') && argv.includes(xdsSocketPath(stateDir)) && (nodeId === undefined || argv.includes(nodeId));
 }
 
 function alive(pid: number): boolean {

@@ -1,7 +1,7 @@
 /** meshbox up [-f PATH]... [--detach] [--bridge ...]: start the daemon, then apply PATHs. */
 import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
-import { collect, positiveInt } from './common.js';
+import { collect, onOff, positiveInt } from './common.js';
 
 export function register(program: Command, ctx: CliContext): void {
   program
@@ -16,7 +16,8 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--dns-port <port>', 'cluster DNS port on the bridge address (default 53)', positiveInt('--dns-port'))
     .option('--egress', 'let pod traffic leave this machine (off by default)')
     .option('--metrics-address <host:port|off>', 'serve every proxy\'s metrics at http://HOST:PORT/metrics (default 127.0.0.1:15014, istiod\'s; 0 = any free port)')
-    .action(async (opts: { filename: string[]; detach?: boolean; bridge?: string; podCidr?: string; serviceCidr?: string; clusterDomain?: string; dnsPort?: number; egress?: boolean; metricsAddress?: string }) => {
+    .option('--sidecar-injection <on|off>', 'add the sidecar proxy to pods that do not opt out (default on)', onOff('--sidecar-injection'))
+    .action(async (opts: { filename: string[]; detach?: boolean; bridge?: string; podCidr?: string; serviceCidr?: string; clusterDomain?: string; dnsPort?: number; egress?: boolean; sidecarInjection?: boolean; metricsAddress?: string }) => {
       const stateDir = ctx.stateDir();
       // the daemon's modules load only for this command: other commands stay quick to start
       const { up } = await import('../up-down.js');
@@ -31,6 +32,7 @@ export function register(program: Command, ctx: CliContext): void {
           ...(opts.dnsPort !== undefined ? { dnsPort: opts.dnsPort } : {}),
           ...(opts.egress ? { egress: true } : {}),
           ...(opts.metricsAddress !== undefined ? { metricsAddress: opts.metricsAddress } : {}),
+          ...(opts.sidecarInjection !== undefined ? { sidecarInjection: opts.sidecarInjection } : {}),
         },
         opts.filename.length === 0
           ? undefined

@@ -36,7 +36,11 @@ export class MeshboxHarness {
   #daemon: ChildProcess | undefined;
   #daemonLog = '';
 
-  constructor() {
+  /** sidecars injected into pods (the daemon's default); tests of the plain data path turn it off */
+  readonly mesh: boolean;
+
+  constructor(opts: { mesh?: boolean } = {}) {
+    this.mesh = opts.mesh ?? false;
     const rand = randomBytes(3);
     this.bridge = `mbx${rand.toString('hex')}`;
     this.stateDir = mkdtempSync(join(tmpdir(), 'mbx-it-'));
@@ -55,7 +59,7 @@ export class MeshboxHarness {
   async start(): Promise<void> {
     const child = spawn(
       process.execPath,
-      [BIN, '--state-dir', this.stateDir, 'up', '--bridge', this.bridge, '--pod-cidr', this.podCidr, '--service-cidr', this.serviceCidr,
+      [BIN, '--state-dir', this.stateDir, 'up', '--bridge', this.bridge, '--pod-cidr', this.podCidr, '--service-cidr', this.serviceCidr, '--sidecar-injection', this.mesh ? 'on' : 'off',
         // an ephemeral port: parallel daemons must not all want 127.0.0.1:15014
         '--metrics-address', '127.0.0.1:0'],
       { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, MESHBOX_LOG_LEVEL: 'warn' } },
@@ -185,8 +189,8 @@ export async function leftovers(h: MeshboxHarness): Promise<string[]> {
  * must leave nothing behind, and `cleanup` (the file's own temp folders) runs even when it does not.
  * Call at the file's top level.
  */
-export function meshboxForThisFile(opts: { cleanup?: () => void } = {}): MeshboxHarness {
-  const h = new MeshboxHarness();
+export function meshboxForThisFile(opts: { cleanup?: () => void; mesh?: boolean } = {}): MeshboxHarness {
+  const h = new MeshboxHarness({ mesh: opts.mesh ?? false });
   before(async () => {
     await h.start();
   });
