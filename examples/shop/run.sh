@@ -15,9 +15,9 @@ if ! mb get namespaces >/dev/null 2>&1; then
 fi
 
 mb apply -f examples/shop/app.yaml
-# The Istio resources are checked at apply; the sidecars and the gateway that act on them arrive with
-# the mesh. If this meshbox does not know them yet, the shop still runs on plain Services.
-mb apply -f examples/shop/mesh/ || echo "note: the mesh config was not applied (see above); the shop runs without it"
+# Every shop pod gets a sidecar proxy (injection is on by default); the Istio resources in mesh/ steer
+# them: the reviews canary and header route, retries, timeouts, outlier detection, the ingress gateway.
+mb apply -f examples/shop/mesh/
 
 echo "waiting for the shop's Deployments to be Available ..."
 for d in catalog inventory reviews-v1 reviews-v2 frontend loadgen; do
@@ -46,6 +46,8 @@ The shop is up. Open $url  ($how)
 
   curl -s ${url}api/products/1                       # JSON: which pod and version answered each call
   curl -s -H 'x-user: tester' ${url}api/products/1   # the header route sends "tester" to reviews v2
+  node bin/meshbox.js top                            # live requests/s, success rate and latency per service
+  node bin/meshbox.js proxy-status                   # every sidecar and the gateway, in sync with the control plane
   node bin/meshbox.js logs -f ${loadgen#pod/}         # the loadgen's report every 10 s
   node bin/meshbox.js get pods -o wide -w            # pods coming and going
 
