@@ -39,6 +39,25 @@ export interface TranslationWarning {
   message: string;
 }
 
+export type FindingSeverity = 'Error' | 'Warning' | 'Info';
+
+/**
+ * One result of `meshbox analyze` (istioctl analyze's message): config the API accepted that will
+ * not do what its author meant. `code` is stable (MBX_ANALYZE_*, table in docs/analyze.md).
+ */
+export interface Finding extends TranslationWarning {
+  severity: FindingSeverity;
+}
+
+/** POST /apis/meshbox.dev/v1/analyze: the store's objects with `items` laid over them (same kind/namespace/name replaces). */
+export interface AnalyzeRequest {
+  items?: { apiVersion: string; kind: string; metadata: { name: string; namespace?: string } }[];
+}
+
+export interface AnalyzeResponse {
+  findings: Finding[];
+}
+
 export interface ConfigDump {
   proxyId: string;
   workload: string;
