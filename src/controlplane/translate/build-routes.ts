@@ -6,7 +6,7 @@
  */
 import type { Cluster, Route, RouteMatch, StringMatch, VirtualHost } from '../../meshconfig/types.js';
 import { effectivePolicy } from './traffic-policy.js';
-import { labelsMatch, type MeshIndex, type MeshPort, type MeshService } from './mesh-index.js';
+import { labelsMatch, type MeshEndpoint, type MeshIndex, type MeshPort, type MeshService } from './mesh-index.js';
 import type { Destination, DestinationRule, HTTPMatchRequest, HTTPRoute, StringMatchIn, VirtualService } from './mesh-types.js';
 import { clusterProtocol } from './protocol.js';
 
@@ -46,7 +46,16 @@ function buildOutboundCluster(svc: MeshService, port: MeshPort, dr: DestinationR
     port: e.port,
     ...(e.weight !== undefined ? { weight: e.weight } : {}),
   }));
-  const version = subsetDef?.labels?.version;
+  // Istio's source reporter labels the destination workload from the endpoint that answered; a
+  // cluster carries one label set, so it names the workload (and app/version) its endpoints share.
+  const members = subsetDef ? port.endpoints.filter((e) => labelsMatch(subsetDef.labels, e.labels)) : subset === undefined ? port.endpoints : [];
+  const shared = (get: (e: MeshEndpoint) => string | undefined): string | undefined => {
+    const values = new Set(members.map(get));
+    return values.size === 1 ? [...values][0] : undefined;
+  };
+  const workload = shared((e) => e.workload);
+  const app = shared((e) => e.labels['app.kubernetes.io/name'] ?? e.labels.app);
+  const version = subsetDef?.labels?.version ?? shared((e) => e.labels['app.kubernetes.io/version'] ?? e.labels.version);
   return {
     name: clusterName(port.port, subset ?? '', svc.fqdn),
     protocol: clusterProtocol(port.protocol),
@@ -55,6 +64,8 @@ function buildOutboundCluster(svc: MeshService, port: MeshPort, dr: DestinationR
       service: svc.fqdn,
       serviceName: svc.name,
       serviceNamespace: svc.namespace,
+      ...(workload ? { workload, workloadNamespace: svc.namespace } : {}),
+      ...(app ? { app } : {}),
       ...(version ? { version } : {}),
     },
     ...(policy.loadBalancer ? { lbPolicy: policy.loadBalancer } : {}),

@@ -17,12 +17,15 @@ import type {
   VirtualService,
 } from './mesh-types.js';
 import { portProtocol } from './protocol.js';
+import { workloadName } from '../../api/workload-name.js';
 
 export interface MeshEndpoint {
   address: string;
   port: number;
   labels: Record<string, string>;
   weight?: number;
+  /** the endpoint pod's workload (Deployment, Job, ... or the pod), for telemetry */
+  workload?: string;
 }
 
 export interface MeshPort {
@@ -212,7 +215,7 @@ export class MeshIndex {
         if (!sp) continue;
         for (const a of subset.addresses ?? []) {
           const pod = a.targetRef?.kind === 'Pod' || a.targetRef?.kind === undefined ? (a.targetRef ? this.pod(a.targetRef.namespace ?? ns, a.targetRef.name) : undefined) : undefined;
-          endpoints.push({ address: a.ip, port: sp.port, labels: pod?.metadata.labels ?? {} });
+          endpoints.push({ address: a.ip, port: sp.port, labels: pod?.metadata.labels ?? {}, ...(pod ? { workload: workloadName(pod) } : {}) });
         }
       }
       endpoints.sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : a.port - b.port));
