@@ -4,13 +4,14 @@
  * `meshbox proxy --config FILE` process, in front of upstreams on 127.0.0.1. Upstream b answers 500
  * to every 10th request it gets. The aggregator must show both replicas' series with the counts the
  * upstreams saw, and `meshbox top --once` the RPS and success rate of that load, counted once.
- * Then a real daemon (the test harness) serves GET /metrics with its DNS metrics and counts a pod
- * whose istio-proxy container does not answer as a scrape failure.
+ * Then a real daemon (the test harness) serves GET /metrics with its DNS metrics and a gateway
+ * proxy's metrics, and counts a pod whose istio-proxy container does not answer as a scrape failure.
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -166,6 +167,20 @@ function total(f: MetricFamily, sampleName: string, match: Record<string, string
     .reduce((n, s) => n + s.value, 0);
 }
 
+/** A port >= 20000 that nothing listens on right now (for the Gateway's server). */
+async function freePort(): Promise<number> {
+  for (let i = 0; i < 50; i++) {
+    const port = 20000 + Math.floor(Math.random() * 40000);
+    const free = await new Promise<boolean>((resolve) => {
+      const s = createServer();
+      s.once('error', () => resolve(false));
+      s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
+    });
+    if (free) return port;
+  }
+  throw new Error('no free port found in 50 tries');
+}
+
 /** "0.42ms", "250ms", "1.5s" → milliseconds */
 function ms(text: string): number {
   const m = /^(\d+(?:\.\d+)?)(ms|s)$/.exec(text);
@@ -278,7 +293,7 @@ describe('mesh metrics from real proxies', () => {
 });
 
 describe('mesh metrics on a real daemon', () => {
-  it('GET /metrics serves the DNS metrics and counts a sidecar that does not answer', { timeout: 180_000 }, async () => {
+  it('GET /metrics serves the DNS metrics and a gateway proxy\'s, and counts a sidecar that does not answer', { timeout: 180_000 }, async () => {
     const h = new MeshboxHarness();
     const ns = `mbx-${randomBytes(3).toString('hex')}`;
     try {
@@ -297,19 +312,31 @@ spec:
     - name: istio-proxy
       image: host
       command: [sleep, "3600"]
+---
+apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: { name: edge, namespace: ${ns} }
+spec:
+  selector: { istio: ${ns} }
+  servers:
+    - port: { number: ${await freePort()}, name: http, protocol: HTTP }
+      hosts: ["*"]
 `);
       await h.waitReady('mute-sidecar', ns, 60_000);
       const text = await h.eventually('a scrape failure for the mute sidecar', async () => {
         const res = await h.client.stream('/metrics');
         let body = '';
         for await (const chunk of res as AsyncIterable<Buffer>) body += chunk.toString();
-        return body.includes(`meshbox_telemetry_scrape_failures_total{namespace="${ns}",pod="mute-sidecar"`) ? body : undefined;
+        const failed = body.includes(`meshbox_telemetry_scrape_failures_total{namespace="${ns}",pod="mute-sidecar"`);
+        return failed && body.includes(`meshbox_telemetry_target_up{namespace="${ns}",pod="edge"} 1`) ? body : undefined;
       });
       const families = parseExposition(text);
       assert.ok(total(family(families, 'meshbox_dns_queries_total'), 'meshbox_dns_queries_total', {}) >= 0);
       family(families, 'meshbox_dns_cache_entries');
       assert.ok(total(family(families, 'meshbox_telemetry_scrape_failures_total'), 'meshbox_telemetry_scrape_failures_total', { namespace: ns, pod: 'mute-sidecar' }) >= 1);
       assert.equal(total(family(families, 'meshbox_telemetry_target_up'), 'meshbox_telemetry_target_up', { namespace: ns, pod: 'mute-sidecar' }), 0);
+      // the gateway proxy's own series, labelled with the Gateway's namespace and name
+      assert.ok(total(family(families, 'meshbox_proxy_config_updates_total'), 'meshbox_proxy_config_updates_total', { namespace: ns, pod: 'edge', result: 'accepted' }) >= 1);
       // the CLI end to end, as a user runs it: no request metrics yet, said on stderr
       const top = await h.cli(['top', '-A', '--once', '--interval', '0.5']);
       assert.equal(top.code, 0, top.stderr);
