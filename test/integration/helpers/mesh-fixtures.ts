@@ -8,8 +8,10 @@
  *   const s = await runLoad(h, 'client', 'http://web/', { n: 500, concurrency: 4 });
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
 import { stringify } from 'yaml';
-import type { MeshboxHarness } from './meshbox-harness.js';
+import { REPO_ROOT, type MeshboxHarness } from './meshbox-harness.js';
 
 /** The ConfigMap that holds the scripts; pods mount it at /app. */
 export const MESH_APP_CONFIGMAP = 'mesh-app';
@@ -60,18 +62,20 @@ process.on('SIGTERM', () => {
 `;
 
 /**
- * \`node /app/load.mjs URL N CONCURRENCY [METHOD] [--rate R] [--header NAME:VALUE]... [--timeout MS]\`:
+ * \`node /app/load.mjs URL N CONCURRENCY [METHOD] [--rate R] [--header NAME:VALUE]... [--timeout MS] [--until-eof]\`:
  * N requests over CONCURRENCY keep-alive connections (node:http), paced to R requests per second
- * when --rate is given. Prints one JSON LoadSummary.
+ * when --rate is given; with --until-eof it stops early when its stdin ends (see startLoad).
+ * Prints one JSON LoadSummary.
  */
 export const LOAD_SCRIPT = `import http from 'node:http';
 const [url, nArg, concArg, ...rest] = process.argv.slice(2);
 const n = Number(nArg), conc = Number(concArg);
-let method = 'GET', rate = 0, timeout = 10000;
+let method = 'GET', rate = 0, timeout = 10000, stopped = false;
 const headers = {};
 for (let i = 0; i < rest.length; i++) {
   const a = rest[i];
-  if (a === '--rate') rate = Number(rest[++i]);
+  if (a === '--until-eof') { process.stdin.on('end', () => { stopped = true; }); process.stdin.resume(); }
+  else if (a === '--rate') rate = Number(rest[++i]);
   else if (a === '--timeout') timeout = Number(rest[++i]);
   else if (a === '--header') { const h = rest[++i]; const c = h.indexOf(':'); headers[h.slice(0, c).trim()] = h.slice(c + 1).trim(); }
   else method = a;
@@ -116,6 +120,7 @@ function once(i) {
 }
 async function worker() {
   for (;;) {
+    if (stopped) return;
     const i = next++;
     if (i >= n) return;
     if (rate > 0) {
@@ -128,10 +133,11 @@ async function worker() {
 }
 await Promise.all(Array.from({ length: conc }, worker));
 const durationMs = performance.now() - start;
+const sent = Math.min(next, n);
 lat.sort((a, b) => a - b);
 const pct = (p) => (lat.length ? Math.round(lat[Math.min(lat.length - 1, Math.floor((p / 100) * lat.length))] * 100) / 100 : 0);
 agent.destroy();
-console.log(JSON.stringify({ n, ok, statuses, flags, errors, backends, failures, durationMs: Math.round(durationMs), rate: Math.round((n / durationMs) * 1000), latencyMs: { p50: pct(50), p90: pct(90), p99: pct(99), max: pct(100) } }));
+console.log(JSON.stringify({ n: sent, ok, statuses, flags, errors, backends, failures, durationMs: Math.round(durationMs), rate: Math.round((sent / durationMs) * 1000), latencyMs: { p50: pct(50), p90: pct(90), p99: pct(99), max: pct(100) } }));
 `;
 
 export interface LoadSummary {
@@ -269,4 +275,136 @@ export function versionShare(s: LoadSummary, version: string): number {
     if (k.endsWith(` ${version}`)) hits += v;
   }
   return all === 0 ? 0 : hits / all;
+}
+
+// ---- appended by mesh-traffic: a TCP (non-HTTP) echo service and the proxy admin view ----
+
+/** The ConfigMap that holds tcp-echo.mjs; the echo pods mount it at /app. */
+export const TCP_ECHO_CONFIGMAP = 'mesh-tcp-echo';
+
+/**
+ * `node /app/tcp-echo.mjs`: a line-based TCP echo on PORT (9000) that answers each line with
+ * `echo <pod> <line>`; the client speaks first, so a proxy's protocol sniffing sees non-HTTP bytes.
+ */
+export const TCP_ECHO_SERVER = `import net from 'node:net';
+import os from 'node:os';
+const pod = os.hostname();
+const server = net.createServer((s) => {
+  let buf = '';
+  s.setEncoding('utf8');
+  s.on('data', (d) => {
+    buf += d;
+    let i;
+    while ((i = buf.indexOf('\\n')) >= 0) {
+      s.write('echo ' + pod + ' ' + buf.slice(0, i) + '\\n');
+      buf = buf.slice(i + 1);
+    }
+  });
+  s.on('error', () => {});
+});
+server.listen(Number(process.env.PORT ?? 9000));
+process.on('SIGTERM', () => process.exit(0));
+`;
+
+/**
+ * Run with `node -e` (no mount needed): argv HOST PORT MESSAGE; connects, sends MESSAGE and a
+ * newline, prints the first line it gets back and exits 0; exits 1 on error, close or 5 s silence.
+ */
+export const TCP_ECHO_CLIENT = `const net = require('node:net');
+const [host, port, msg] = process.argv.slice(1);
+const s = net.connect(Number(port), host, () => s.write(msg + '\\n'));
+let buf = '';
+s.setEncoding('utf8');
+s.setTimeout(5000, () => { console.error('no answer within 5 s'); process.exit(1); });
+s.on('data', (d) => { buf += d; const i = buf.indexOf('\\n'); if (i >= 0) { console.log(buf.slice(0, i)); process.exit(0); } });
+s.on('error', (e) => { console.error('error: ' + e.message); process.exit(1); });
+s.on('close', () => { console.error('closed before a full line; got: ' + JSON.stringify(buf)); process.exit(1); });
+`;
+
+/** ConfigMap + Deployment (label app=name) + Service `name` with port name `tcp-echo` port → 9000. */
+export function tcpEchoYaml(o: { name: string; port?: number; namespace?: string }): string {
+  const namespace = o.namespace ?? 'default';
+  const labels = { app: o.name };
+  return docs(
+    stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: TCP_ECHO_CONFIGMAP, namespace }, data: { 'tcp-echo.mjs': TCP_ECHO_SERVER } }),
+    stringify({
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: o.name, namespace },
+      spec: {
+        replicas: 1,
+        selector: { matchLabels: labels },
+        template: {
+          metadata: { labels },
+          spec: {
+            terminationGracePeriodSeconds: 2,
+            containers: [{
+              name: 'app',
+              image: 'host',
+              command: ['node', '/app/tcp-echo.mjs'],
+              ports: [{ name: 'tcp-echo', containerPort: 9000 }],
+              readinessProbe: { tcpSocket: { port: 9000 }, periodSeconds: 1 },
+              volumeMounts: [{ name: 'app', mountPath: '/app' }],
+            }],
+            volumes: [{ name: 'app', configMap: { name: TCP_ECHO_CONFIGMAP } }],
+          },
+        },
+      },
+    }),
+    stringify({
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: o.name, namespace },
+      spec: { selector: labels, ports: [{ name: 'tcp-echo', port: o.port ?? 9000, targetPort: 9000 }] },
+    }),
+  );
+}
+
+/** One TCP round trip from `pod` (container `client`) to HOST:PORT; the CLI result of `node -e`. */
+export function tcpEcho(h: MeshboxHarness, pod: string, host: string, port: number, message: string, namespace = 'default') {
+  return h.cli(['exec', pod, '-n', namespace, '-c', 'client', '--', 'node', '-e', TCP_ECHO_CLIENT, host, String(port), message]);
+}
+
+/** GET on the sidecar's admin port (127.0.0.1:15000 in the pod's netns, not captured) from the `client` container. */
+export async function proxyAdmin(h: MeshboxHarness, pod: string, path: string, namespace = 'default'): Promise<string> {
+  const r = await h.cli(['exec', pod, '-n', namespace, '-c', 'client', '--', 'curl', '-s', '-m', '5', `http://127.0.0.1:15000${path}`]);
+  assert.equal(r.code, 0, `admin ${path} of ${pod}: ${r.stderr}`);
+  return r.stdout;
+}
+
+function loadArgs(h: MeshboxHarness, pod: string, url: string, o: LoadOptions, extra: string[]): string[] {
+  const args = ['--state-dir', h.stateDir, 'exec', ...extra, pod, '-n', o.namespace ?? 'default', '-c', 'client', '--', 'node', '/app/load.mjs', url, String(o.n), String(o.concurrency ?? 4), o.method ?? 'GET'];
+  if (o.rate) args.push('--rate', String(o.rate));
+  if (o.timeoutMs) args.push('--timeout', String(o.timeoutMs));
+  for (const [k, v] of Object.entries(o.headers ?? {})) args.push('--header', `${k}:${v}`);
+  return args;
+}
+
+export interface RunningLoad {
+  /** Ends the load (it finishes the requests in flight) and returns its summary. */
+  stop(): Promise<LoadSummary>;
+}
+
+/**
+ * Starts load.mjs in `pod` and keeps it going (paced, at most `n` requests) until `stop()`: for
+ * load that must cover an operation of unknown length (a scale, a rollout, a daemon restart).
+ * The load ends when the exec's stdin closes.
+ */
+export function startLoad(h: MeshboxHarness, pod: string, url: string, o: LoadOptions): RunningLoad {
+  const child = spawn(process.execPath, [join(REPO_ROOT, 'bin', 'meshbox.js'), ...loadArgs(h, pod, url, o, ['-i']), '--until-eof'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const closed = new Promise<number>((resolve) => child.on('close', (code) => resolve(code ?? -1)));
+  return {
+    async stop() {
+      child.stdin.end();
+      const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+      const code = await closed;
+      clearTimeout(timer);
+      assert.equal(code, 0, `load.mjs in ${pod} failed (exit ${code}): ${stderr}${stdout}`);
+      return JSON.parse(stdout.trim().split('\n').pop() ?? '') as LoadSummary;
+    },
+  };
 }
