@@ -12,6 +12,11 @@ import { deepEqual, clone } from '../store/object-util.js';
 import type { Admission } from './api-admission.js';
 import type { ApplyRequest, ApplyResult, ValidationIssue } from './api-types.js';
 import { BadRequest, InvalidObject } from './api-errors.js';
+import { applyAnalysis } from './api-analyze.js';
+import type { Finding } from '../meshconfig/xds/status.js';
+
+/** The apply response: what changed, plus analysis findings about the applied objects. */
+export type ApplyResultWithAnalysis = ApplyResult & { analysis: Finding[] };
 
 const KEEP = new Set(['apiVersion', 'kind', 'metadata', 'status']);
 
@@ -23,7 +28,7 @@ interface Planned {
   object: KubeObject;
 }
 
-export function applyItems(store: Store, admission: Admission, body: unknown): ApplyResult {
+export function applyItems(store: Store, admission: Admission, body: unknown): ApplyResultWithAnalysis {
   const req = body as ApplyRequest;
   if (typeof req !== 'object' || req === null || !Array.isArray(req.items)) {
     throw BadRequest('the apply body must be {"items": [...], "dryRun": false}');
@@ -115,5 +120,5 @@ export function applyItems(store: Store, admission: Admission, body: unknown): A
   } catch (err) {
     if (!(err instanceof DryRunRollback)) throw err;
   }
-  return { items: results, dryRun };
+  return { items: results, dryRun, analysis: applyAnalysis(store, planned.map((p) => p.object), dryRun) };
 }

@@ -35,6 +35,7 @@ import { syncClusterRecords } from '../dns/sync-cluster-records.js';
 import { ControlPlane } from '../controlplane/server.js';
 import { newDaemonSecret } from '../controlplane/push/credentials.js';
 import { ApiServer } from './api-server.js';
+import { analyzeRoute } from './api-analyze.js';
 import { createMeshMetrics, type MeshMetrics } from '../controlplane/telemetry/index.js';
 import { registerDnsMetrics } from '../dns/dns-metrics.js';
 import { parseMetricsAddress } from './config.js';
@@ -233,6 +234,7 @@ export class Daemon {
           res.writeHead(202, { 'content-type': 'application/json' }).end(JSON.stringify({ stopping: true, teardown }));
           setImmediate(() => void this.stop({ teardown }));
         },
+        '/apis/meshbox.dev/v1/analyze': analyzeRoute(store, { clusterDomain: config.clusterDomain }),
         '/apis/meshbox.dev/v1/proxy-status': (req, res) => {
           if (req.method !== 'GET') return void res.writeHead(405).end();
           sendJson(res, { apiVersion: 'meshbox.dev/v1', kind: 'ProxyStatusList', items: controlPlane.status() });
