@@ -7,6 +7,8 @@
 import { defaultBootstrap } from '../meshconfig/load-proxy-config-file.js';
 import { SIDECAR_ENV, sidecarNodeId } from '../meshconfig/sidecar-process.js';
 import { runProxyFromXds } from './run-from-xds.js';
+import { startAppHealth } from './admin/app-health.js';
+import { AGENT_PORT, APP_PROBERS_ENV, type AppProbers } from '../meshconfig/app-probers.js';
 
 function required(name: string): string {
   const v = process.env[name];
@@ -26,6 +28,17 @@ delete process.env[env.token];
 const bootstrap = defaultBootstrap();
 const meta = { workload: process.env[env.workload], namespace: process.env[env.podNamespace], app: process.env[env.app], version: process.env[env.version] };
 for (const [k, v] of Object.entries(meta)) if (v) bootstrap.node.metadata[k as keyof typeof meta] = v;
+
+// The kubelet's rewritten app probes: answered at once, independent of the control plane.
+const probers = process.env[APP_PROBERS_ENV];
+if (probers) {
+  Promise.resolve()
+    .then(() => startAppHealth(JSON.parse(probers) as AppProbers, { address: '0.0.0.0', port: AGENT_PORT }))
+    .catch((err: unknown) => {
+      process.stderr.write(`meshbox sidecar: app probe port ${AGENT_PORT}: ${err instanceof Error ? err.message : String(err)}\n`);
+      process.exit(1);
+    });
+}
 
 runProxyFromXds({ target: { path: required(env.xdsSocket) }, nodeId, token, bootstrap, holdUntilConfigured: true }).catch((err: unknown) => {
   process.stderr.write(`meshbox sidecar failed to start: ${err instanceof Error ? err.message : String(err)}\n`);

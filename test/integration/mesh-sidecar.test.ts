@@ -36,6 +36,8 @@ spec:
           image: host
           command: ["node", "/app/server.js"]
           ports: [{ name: http, containerPort: 8080 }]
+          readinessProbe: { httpGet: { path: /ready, port: http }, periodSeconds: 1 }
+          livenessProbe: { tcpSocket: { port: 8080 }, periodSeconds: 1 }
           volumeMounts: [{ name: app, mountPath: /app }]
       volumes: [{ name: app, configMap: { name: web } }]
 ---
@@ -133,7 +135,12 @@ spec:
 
   it('a pod without a sidecar reaches a meshed service through its ClusterIP, and the server sidecar reports it', async () => {
     const web = await readyPod('web-');
+    // the kubelet's probes (every second) go to the sidecar's agent, not through the inbound
+    // listener: they would show up in the count below otherwise
+    assert.deepEqual(web.spec.containers[0]!.readinessProbe!.httpGet, { path: '/app-health/web/readyz', port: 15020, scheme: 'HTTP' });
+    assert.equal(web.spec.containers[0]!.livenessProbe!.httpGet!.path, '/app-health/web/livez');
     const before = count(await metrics(web), { reporter: 'destination', destination_workload: 'web', source_workload: 'unknown' });
+    await new Promise((r) => setTimeout(r, 2_500)); // a few probe periods
     const r = await h.cli(['exec', 'plain', '--', 'curl', '-s', '-m', '5', 'http://web.default.svc.cluster.local/']);
     assert.equal(r.code, 0, r.stderr);
     assert.equal((JSON.parse(r.stdout) as { pod: string }).pod, web.metadata.name);

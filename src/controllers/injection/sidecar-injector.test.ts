@@ -60,3 +60,33 @@ describe('injectSidecar', () => {
     assert.throws(() => injectSidecar(pod({ annotations: { 'traffic.sidecar.istio.io/excludeInboundPorts': 'eighty' } }), settings), /excludeInboundPorts.*not a port number/);
   });
 });
+
+describe('probe rewrite (Istio rewriteAppHTTPProbers)', () => {
+  const app = {
+    name: 'web',
+    image: 'host',
+    ports: [{ name: 'http', containerPort: 8080 }],
+    readinessProbe: { httpGet: { path: '/ready', port: 'http', httpHeaders: [{ name: 'X-Probe', value: '1' }] }, periodSeconds: 2, timeoutSeconds: 4 },
+    livenessProbe: { tcpSocket: { port: 8080 }, failureThreshold: 5 },
+    startupProbe: { exec: { command: ['true'] } },
+  };
+
+  it("points HTTP and TCP probes at the sidecar's agent and hands it the originals", () => {
+    const p = injectSidecar(pod({}, { containers: [app] as Pod['spec']['containers'] }), settings);
+    const web = p.spec.containers[0]!;
+    assert.deepEqual(web.readinessProbe, { periodSeconds: 2, timeoutSeconds: 4, httpGet: { path: '/app-health/web/readyz', port: 15020, scheme: 'HTTP' } });
+    assert.deepEqual(web.livenessProbe, { failureThreshold: 5, httpGet: { path: '/app-health/web/livez', port: 15020, scheme: 'HTTP' } });
+    assert.deepEqual(web.startupProbe, { exec: { command: ['true'] } }, 'exec probes run in the container as before');
+    const env = p.spec.initContainers![0]!.env!.find((e) => e.name === 'ISTIO_KUBE_APP_PROBERS')!;
+    assert.deepEqual(JSON.parse(env.value!), {
+      '/app-health/web/readyz': { httpGet: { path: '/ready', port: 8080, httpHeaders: [{ name: 'X-Probe', value: '1' }] }, timeoutSeconds: 4 },
+      '/app-health/web/livez': { tcpSocket: { port: 8080 } },
+    });
+  });
+
+  it('leaves probes alone when the pod says rewriteAppHTTPProbers: "false"', () => {
+    const p = injectSidecar(pod({ annotations: { 'sidecar.istio.io/rewriteAppHTTPProbers': 'false' } }, { containers: [app] as Pod['spec']['containers'] }), settings);
+    assert.deepEqual(p.spec.containers[0]!.readinessProbe, app.readinessProbe);
+    assert.equal(p.spec.initContainers![0]!.env!.find((e) => e.name === 'ISTIO_KUBE_APP_PROBERS'), undefined);
+  });
+});

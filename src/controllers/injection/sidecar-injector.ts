@@ -7,7 +7,8 @@
  *
  *   if (injectionWanted(pod, nsLabels).inject) pod = injectSidecar(pod, settings)
  */
-import type { Container, Pod, Volume } from '../../api/types.js';
+import type { Container, Pod, Probe, Volume } from '../../api/types.js';
+import { AGENT_PORT, APP_PROBERS_ENV, appHealthPath, type AppProbers, type AppProber, type ProbeKindPath } from '../../meshconfig/app-probers.js';
 import { workloadName } from '../../api/workload-name.js';
 import { PROXY_UID, interceptionPlan } from '../../netfilter/interception.js';
 import { PROXY_V8_FLAGS, SIDECAR_ENTRY, SIDECAR_ENV } from '../../meshconfig/sidecar-process.js';
@@ -56,9 +57,62 @@ export function isInjected(pod: Pod): boolean {
   return pod.metadata.annotations?.[STATUS_ANNOTATION] !== undefined;
 }
 
+const REWRITE_PROBES_KEY = 'sidecar.istio.io/rewriteAppHTTPProbers';
+const PROBES = [
+  ['readinessProbe', 'readyz'],
+  ['livenessProbe', 'livez'],
+  ['startupProbe', 'startupz'],
+] as const satisfies readonly (readonly [keyof Container, ProbeKindPath])[];
+
+/**
+ * Points the app containers' HTTP and TCP probes at the sidecar's agent (Istio's rewrite); returns
+ * the containers and the original probes for the sidecar. Exec and gRPC probes, HTTPS, a `host`
+ * other than the pod, and ports that do not resolve are left as they are.
+ */
+export function rewriteAppProbes(containers: Container[]): { containers: Container[]; probers: AppProbers } {
+  const probers: AppProbers = {};
+  const rewritten = containers.map((c) => {
+    const out: Container = { ...c };
+    for (const [field, kind] of PROBES) {
+      const probe = c[field] as Probe | undefined;
+      const prober = probe ? originalProber(c, probe) : undefined;
+      if (!probe || !prober) continue;
+      const path = appHealthPath(c.name, kind);
+      probers[path] = prober;
+      const { httpGet: _h, tcpSocket: _t, ...timing } = probe;
+      (out as unknown as Record<string, unknown>)[field] = { ...timing, httpGet: { path, port: AGENT_PORT, scheme: 'HTTP' } };
+    }
+    return out;
+  });
+  return { containers: rewritten, probers };
+}
+
+function originalProber(c: Container, probe: Probe): AppProber | undefined {
+  const timeout = probe.timeoutSeconds !== undefined ? { timeoutSeconds: probe.timeoutSeconds } : {};
+  if (probe.httpGet) {
+    const g = probe.httpGet;
+    const port = resolvePort(c, g.port);
+    if (port === undefined || (g.scheme !== undefined && g.scheme !== 'HTTP') || g.host) return undefined;
+    return { httpGet: { ...(g.path ? { path: g.path } : {}), port, ...(g.httpHeaders?.length ? { httpHeaders: g.httpHeaders } : {}) }, ...timeout };
+  }
+  if (probe.tcpSocket && !probe.tcpSocket.host) {
+    const port = resolvePort(c, probe.tcpSocket.port);
+    return port === undefined ? undefined : { tcpSocket: { port }, ...timeout };
+  }
+  return undefined;
+}
+
+function resolvePort(c: Container, port: number | string): number | undefined {
+  if (typeof port === 'number') return port;
+  if (/^\d+$/.test(port)) return Number(port);
+  return c.ports?.find((p) => p.name === port)?.containerPort;
+}
+
 /** The pod with the sidecar added. Throws InvalidInterceptionAnnotation for bad capture annotations. */
 export function injectSidecar(pod: Pod, s: InjectionSettings): Pod {
   interceptionPlan(pod.metadata.annotations); // reject bad annotations at admission, not at sandbox time
+  const rewrite = pod.metadata.annotations?.[REWRITE_PROBES_KEY] !== 'false';
+  const { containers, probers } = rewrite ? rewriteAppProbes(pod.spec.containers) : { containers: pod.spec.containers, probers: {} };
   const volumes: Volume[] = [
     { name: 'istio-xds', hostPath: { path: s.xdsDir, type: 'Directory' } },
     { name: 'meshbox-install', hostPath: { path: s.installRoot, type: 'Directory' } },
@@ -81,6 +135,7 @@ export function injectSidecar(pod: Pod, s: InjectionSettings): Pod {
       { name: SIDECAR_ENV.workload, value: workloadName(pod) },
       ...(app ? [{ name: SIDECAR_ENV.app, value: app }] : []),
       ...(version ? [{ name: SIDECAR_ENV.version, value: version }] : []),
+      ...(Object.keys(probers).length ? [{ name: APP_PROBERS_ENV, value: JSON.stringify(probers) }] : []),
     ],
     ports: [{ name: 'http-envoy-prom', containerPort: 15090, protocol: 'TCP' }],
     // Istio's values: up to 10 minutes to get the first config; then readiness every 15 s
@@ -103,6 +158,7 @@ export function injectSidecar(pod: Pod, s: InjectionSettings): Pod {
     spec: {
       ...pod.spec,
       initContainers: [sidecar, ...(pod.spec.initContainers ?? [])],
+      containers,
       volumes: [...(pod.spec.volumes ?? []), ...volumes],
     },
   };
