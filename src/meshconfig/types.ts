@@ -90,6 +90,8 @@ export interface StringMatch {
   regex?: string;
   /** true: the header/parameter must be present; false: it must be absent */
   present?: boolean;
+  /** compare exact/prefix/regex without regard to case (Istio's ignoreUriCase; never with present) */
+  ignoreCase?: boolean;
 }
 
 /** All given conditions must hold (Istio HTTPMatchRequest). */

@@ -284,8 +284,10 @@ function validateMatch(c: Checker, value: unknown, path: string): RouteMatch | u
 
 function validateStringMatch(c: Checker, value: unknown, path: string, allowPresent: boolean): StringMatch | undefined {
   const allowed = allowPresent ? ['exact', 'prefix', 'regex', 'present'] : ['exact', 'prefix', 'regex'];
-  const o = c.object(value, path, allowed);
+  const o = c.object(value, path, [...allowed, 'ignoreCase']);
   if (!o) return undefined;
+  const ignoreCase = o.ignoreCase === undefined ? undefined : c.boolean(o.ignoreCase, `${path}.ignoreCase`);
+  if (ignoreCase !== undefined && o.present !== undefined) c.add(`${path}.ignoreCase`, 'has no meaning with present; remove it');
   const given = allowed.filter((k) => o[k] !== undefined);
   if (given.length !== 1) {
     c.add(path, `needs exactly one of ${allowed.join(', ')}${given.length ? `, got ${given.join(' and ')}` : ''}`);
@@ -306,7 +308,7 @@ function validateStringMatch(c: Checker, value: unknown, path: string, allowPres
       return undefined;
     }
   }
-  return { [kind]: s };
+  return ignoreCase ? { [kind]: s, ignoreCase } : { [kind]: s };
 }
 
 function validateWeightedCluster(c: Checker, value: unknown, path: string): WeightedCluster | undefined {

@@ -96,7 +96,7 @@ export class RouteTranslator {
 
   /** The virtual host of one service port for a sidecar: its VirtualService's routes, else the default route. */
   serviceVirtualHost(svc: MeshService, port: MeshPort, domains: () => string[]): VirtualHost {
-    const vs = this.#index.virtualServices(svc.fqdn);
+    const vs = this.#index.virtualServices(svc.fqdn, this.#ctx.clientNamespace);
     const first = vs[0];
     const dr = this.#index.destinationRule(svc.fqdn, this.#ctx.clientNamespace);
     // Reuse last generation's virtual host when nothing it was built from changed (and it only
@@ -209,9 +209,9 @@ export class RouteTranslator {
     if (http.fault) {
       const f: NonNullable<Route['fault']> = {};
       const d = http.fault.delay;
-      if (d) f.delay = { ...(d.fixedDelay ? { fixedDelay: d.fixedDelay } : {}), percentage: d.percentage ?? { value: d.percent ?? 100 } };
+      if (d) f.delay = { ...(d.fixedDelay ? { fixedDelay: d.fixedDelay } : {}), percentage: faultPercentage(d) };
       const a = http.fault.abort;
-      if (a) f.abort = { ...(a.httpStatus !== undefined ? { httpStatus: a.httpStatus } : {}), percentage: a.percentage ?? { value: a.percent ?? 100 } };
+      if (a) f.abort = { ...(a.httpStatus !== undefined ? { httpStatus: a.httpStatus } : {}), percentage: faultPercentage(a) };
       r.fault = f;
     }
     if (http.mirror && r.route) {
@@ -226,7 +226,8 @@ export class RouteTranslator {
   #destinationCluster(vs: VirtualService, d: Destination, field: string, port: number | undefined): { cluster: string; problem?: string } {
     const vsNs = vs.metadata.namespace ?? 'default';
     const fqdn = this.#index.resolveHost(d.host, vsNs);
-    const svc = this.#index.service(fqdn);
+    // A ServiceEntry not exported to the client's namespace does not exist for it (Istio).
+    const svc = this.#index.visibleService(fqdn, this.#ctx.clientNamespace);
     const subset = d.subset ?? '';
     const mp = svc ? (port !== undefined ? svc.ports.find((p) => p.port === port) : undefined) ?? (svc.ports.length === 1 ? svc.ports[0] : undefined) : undefined;
     const portNum = mp?.port ?? port ?? 0;
@@ -272,6 +273,16 @@ function sanitize(name: string): string {
   return /^[A-Za-z0-9]/.test(s) ? s : `r${s}`;
 }
 
+/**
+ * Istio's TranslateFault: `percentage` wins, else the deprecated integer `percent`, else 0, so a
+ * fault without either injects into no request (istio/istio#36303, istio/api#2522: the docs once
+ * said "all requests", the implementation never did, and the docs were changed to match it).
+ */
+function faultPercentage(f: { percentage?: { value: number }; percent?: number }): { value: number } {
+  if (f.percentage) return { value: f.percentage.value };
+  return { value: f.percent ?? 0 };
+}
+
 function stringMatch(m: StringMatchIn): StringMatch {
   if (m.exact !== undefined) return { exact: m.exact };
   if (m.prefix !== undefined) return { prefix: m.prefix };
@@ -283,7 +294,11 @@ function stringMatch(m: StringMatchIn): StringMatch {
 export function translateMatch(m: HTTPMatchRequest): RouteMatch {
   const out: RouteMatch = {};
   if (m.name) out.name = m.name;
-  if (m.uri) out.path = stringMatch(m.uri);
+  if (m.uri) {
+    out.path = stringMatch(m.uri);
+    // Istio sets Envoy's case_sensitive=false, which Envoy applies to path and prefix, never to a regex.
+    if (m.ignoreUriCase && m.uri.regex === undefined) out.path.ignoreCase = true;
+  }
   if (m.authority) out.authority = stringMatch(m.authority);
   if (m.method) out.method = stringMatch(m.method);
   if (m.headers || m.withoutHeaders) {

@@ -42,9 +42,25 @@ export interface MeshService {
   name: string;
   namespace: string;
   vip?: string;
+  /** more addresses a client may dial (a ServiceEntry's further `addresses`) */
+  moreAddresses?: string[];
   ports: MeshPort[];
   /** "Service" or "ServiceEntry" */
   source: 'Service' | 'ServiceEntry';
+  /** a ServiceEntry's exportTo; absent: every namespace */
+  exportTo?: readonly string[];
+}
+
+/**
+ * Istio's exportTo: absent or "*" is every namespace, "." the object's own, "~" none, and a name
+ * that namespace. Visibility is decided per client namespace, so each sidecar sees its own view.
+ */
+export function exportedTo(exportTo: readonly string[] | undefined, ownNamespace: string, clientNamespace: string): boolean {
+  if (!exportTo || exportTo.length === 0) return true;
+  for (const e of exportTo) {
+    if (e === '*' || e === clientNamespace || (e === '.' && ownNamespace === clientNamespace)) return true;
+  }
+  return false;
 }
 
 export function labelsMatch(selector: Record<string, string> | undefined, labels: Record<string, string> | undefined): boolean {
@@ -74,6 +90,8 @@ export class MeshIndex {
   readonly #wildcardDr: DestinationRule[] = [];
   readonly #drMemo = new Map<string, DestinationRule | undefined>();
   readonly #vsByHost = new Map<string, VirtualService[]>();
+  /** mesh VirtualServices by wildcard host ("*.shop.svc.cluster.local"), oldest first */
+  readonly #wildcardVs: { host: string; vs: VirtualService }[] = [];
   readonly #gatewayVs: VirtualService[] = [];
   readonly gateways: readonly Gateway[];
   readonly sidecars: readonly Sidecar[];
@@ -122,7 +140,11 @@ export class MeshIndex {
       const gws = vs.spec.gateways ?? [];
       if (vs.spec.http?.some((r) => r.match?.some((m) => m.sourceLabels))) sourceLabels = true;
       if (gws.length === 0 || gws.includes('mesh')) {
-        for (const h of vs.spec.hosts ?? []) push(this.#vsByHost, this.resolveHost(h, vs.metadata.namespace ?? 'default'), vs);
+        for (const h of vs.spec.hosts ?? []) {
+          const host = this.resolveHost(h, vs.metadata.namespace ?? 'default');
+          if (host.startsWith('*')) this.#wildcardVs.push({ host, vs });
+          else push(this.#vsByHost, host, vs);
+        }
       }
       if (gws.some((g) => g !== 'mesh')) this.#gatewayVs.push(vs);
     }
@@ -144,6 +166,12 @@ export class MeshIndex {
     return this.#byHost.get(fqdn);
   }
 
+  /** The service of a host as a client in `clientNamespace` sees it: undefined when not exported there. */
+  visibleService(fqdn: string, clientNamespace: string): MeshService | undefined {
+    const svc = this.#byHost.get(fqdn);
+    return svc && exportedTo(svc.exportTo, svc.namespace, clientNamespace) ? svc : undefined;
+  }
+
   pod(namespace: string, name: string): Pod | undefined {
     return this.#podsByKey.get(`${namespace}/${name}`);
   }
@@ -158,9 +186,10 @@ export class MeshIndex {
   }
 
   #lookupDestinationRule(fqdn: string, clientNamespace: string): DestinationRule | undefined {
-    const exact = this.#drByHost.get(fqdn) ?? [];
+    const visible = (dr: DestinationRule) => exportedTo(dr.spec.exportTo, dr.metadata.namespace ?? 'default', clientNamespace);
+    const exact = (this.#drByHost.get(fqdn) ?? []).filter(visible);
     const svcNs = this.#byHost.get(fqdn)?.namespace;
-    const wild = this.#wildcardDr.filter((dr) => hostMatches(this.resolveHost(dr.spec.host, dr.metadata.namespace ?? 'default'), fqdn));
+    const wild = this.#wildcardDr.filter((dr) => visible(dr) && hostMatches(this.resolveHost(dr.spec.host, dr.metadata.namespace ?? 'default'), fqdn));
     for (const candidates of [exact, wild]) {
       for (const ns of [clientNamespace, svcNs, this.rootNamespace]) {
         const hit = candidates.find((dr) => dr.metadata.namespace === ns);
@@ -171,14 +200,27 @@ export class MeshIndex {
     return undefined;
   }
 
-  /** All mesh VirtualServices of a host, oldest first (the first one wins; analysis warns on more). */
-  virtualServices(fqdn: string): readonly VirtualService[] {
-    return this.#vsByHost.get(fqdn) ?? [];
+  /**
+   * The mesh VirtualServices of a host, oldest first (the first one wins; analysis warns on more):
+   * those naming the host exactly, else those whose wildcard host covers it, the most specific
+   * wildcard first (Istio's mostSpecificWildcardVsIndex). With `clientNamespace`, only those
+   * exported to that namespace.
+   */
+  virtualServices(fqdn: string, clientNamespace?: string): readonly VirtualService[] {
+    const visible = (vs: VirtualService) => clientNamespace === undefined || exportedTo(vs.spec.exportTo, vs.metadata.namespace ?? 'default', clientNamespace);
+    const exact = this.#vsByHost.get(fqdn) ?? [];
+    const shown = clientNamespace === undefined || exact.every(visible) ? exact : exact.filter(visible);
+    if (shown.length > 0 || this.#wildcardVs.length === 0) return shown;
+    const wild = this.#wildcardVs.filter((w) => hostMatches(w.host, fqdn) && visible(w.vs));
+    if (wild.length === 0) return shown;
+    const longest = Math.max(...wild.map((w) => w.host.length));
+    return wild.filter((w) => w.host.length === longest).map((w) => w.vs);
   }
 
   /** VirtualServices bound to a gateway "namespace/name". */
   gatewayVirtualServices(gatewayNs: string, gatewayName: string): VirtualService[] {
     return this.#gatewayVs.filter((vs) =>
+      exportedTo(vs.spec.exportTo, vs.metadata.namespace ?? 'default', gatewayNs) &&
       (vs.spec.gateways ?? []).some((g) => {
         if (g === 'mesh') return false;
         const [ns, name] = g.includes('/') ? (g.split('/') as [string, string]) : [vs.metadata.namespace ?? 'default', g];
@@ -228,20 +270,26 @@ export class MeshIndex {
   #fromServiceEntry(se: ServiceEntry): MeshService[] {
     const ns = se.metadata.namespace ?? 'default';
     const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
+    // Every single address is a name the client may dial (api/ refuses CIDRs: no Host header carries one).
+    const [vip, ...more] = (se.spec.addresses ?? []).filter((a) => !a.includes('/'));
+    // api/ refuses wildcard hosts; objects stored before that are skipped here (nothing could route them)
     return se.spec.hosts
       .filter((h) => !h.includes('*'))
       .map((host) => ({
         fqdn: host,
         name: host.split('.')[0] ?? host,
         namespace: ns,
-        ...(se.spec.addresses?.[0] && IPV4.test(se.spec.addresses[0]) ? { vip: se.spec.addresses[0] } : {}),
+        ...(vip ? { vip } : {}),
+        ...(more.length > 0 ? { moreAddresses: more } : {}),
+        ...(se.spec.exportTo ? { exportTo: se.spec.exportTo } : {}),
         source: 'ServiceEntry' as const,
         ports: (se.spec.ports ?? []).map((p) => ({
           name: p.name ?? '',
           port: p.number,
           protocol: portProtocol({ name: p.protocol?.toLowerCase() ?? p.name ?? '' }),
           endpoints: (se.spec.endpoints ?? [])
-            .filter((e) => IPV4.test(e.address))
+            // api/ admits only IP addresses (STATIC, or DNS with IPs); a name would be NACKed by the proxy
+            .filter((e) => IPV4.test(e.address) || e.address.includes(':'))
             .map((e) => ({
               address: e.address,
               port: (p.name ? e.ports?.[p.name] : undefined) ?? p.targetPort ?? p.number,

@@ -45,6 +45,8 @@ export interface HTTPMatchRequest {
   sourceLabels?: Record<string, string>;
   gateways?: string[];
   port?: number;
+  /** exact and prefix uri matches ignore case (Istio: not regex) */
+  ignoreUriCase?: boolean;
 }
 
 export interface Destination {
@@ -134,6 +136,7 @@ export interface ServiceEntry extends KubeObject {
     ports?: { number: number; name?: string; protocol?: string; targetPort?: number }[];
     resolution?: 'NONE' | 'STATIC' | 'DNS' | 'DNS_ROUND_ROBIN';
     location?: string;
+    exportTo?: string[];
     endpoints?: { address: string; ports?: Record<string, number>; labels?: Record<string, string>; weight?: number }[];
   };
 }

@@ -15,7 +15,7 @@
  * `http.<port>`, virtual hosts from the VirtualServices bound to the Gateway.
  */
 import type { Cluster, Listener, RouteConfig, Snapshot, VirtualHost } from '../../meshconfig/types.js';
-import { hostMatches, labelsMatch, type MeshIndex, type MeshService } from './mesh-index.js';
+import { exportedTo, hostMatches, labelsMatch, type MeshIndex, type MeshService } from './mesh-index.js';
 import type { Gateway, Pod, Service, Sidecar } from './mesh-types.js';
 import { clusterProtocol, isHttpLike, portProtocol } from './protocol.js';
 import { RouteTranslator, objectName, serviceClusters, type TranslationWarning } from './build-routes.js';
@@ -79,8 +79,9 @@ export class SnapshotBuilder {
     const clusters: Cluster[] = [];
     const virtualHosts: VirtualHost[] = [];
     for (const svc of this.index.services) {
-      if (sidecar && !egressAllows(sidecar, svc, namespace)) continue;
+      if (!exportedTo(svc.exportTo, svc.namespace, namespace)) continue;
       for (const port of svc.ports) {
+        if (sidecar && !egressAllows(sidecar, svc, namespace, port.port)) continue;
         clusters.push(...serviceClusters(this.index, svc, port, namespace));
         if (isHttpLike(port.protocol)) virtualHosts.push(rt.serviceVirtualHost(svc, port, () => domainsFor(svc, port.port, namespace)));
       }
@@ -256,7 +257,7 @@ export class SnapshotBuilder {
     for (const name of wanted) {
       if (clusters.has(name)) continue;
       const [, portText, subset, fqdn] = name.split('|');
-      const svc = this.index.service(fqdn ?? '');
+      const svc = this.index.visibleService(fqdn ?? '', id.namespace);
       const mp = svc?.ports.find((p) => String(p.port) === portText);
       if (svc && mp) for (const c of serviceClusters(this.index, svc, mp, id.namespace)) if (c.name === name || subset === '') clusters.set(c.name, c);
     }
@@ -272,9 +273,16 @@ function serverHostAllows(serverHost: string, vsHost: string, vsNs: string): boo
   return hostMatches(host, vsHost) || hostMatches(vsHost, host);
 }
 
-/** Istio Sidecar egress hosts: "namespace/dnsName" with "*", "." (own namespace) and "~" (none). */
-export function egressAllows(sidecar: Sidecar, svc: MeshService, proxyNs: string): boolean {
-  for (const eg of sidecar.spec.egress ?? []) {
+/**
+ * Istio Sidecar egress hosts: "namespace/dnsName" with "*", "." (own namespace) and "~" (none).
+ * An egress listener with a port owns that port: on it only its hosts are visible; the listener
+ * without a port covers every other port.
+ */
+export function egressAllows(sidecar: Sidecar, svc: MeshService, proxyNs: string, port?: number): boolean {
+  const egress = sidecar.spec.egress ?? [];
+  const owner = port === undefined ? undefined : egress.find((eg) => eg.port?.number === port);
+  const listeners = port === undefined ? egress : owner ? [owner] : egress.filter((eg) => eg.port?.number === undefined);
+  for (const eg of listeners) {
     for (const entry of eg.hosts) {
       const [ns, host] = entry.includes('/') ? (entry.split('/') as [string, string]) : ['*', entry];
       if (ns === '~') continue;
@@ -291,7 +299,8 @@ export function domainsFor(svc: MeshService, port: number, clientNs: string): st
     svc.source === 'Service'
       ? [svc.fqdn, `${svc.name}.${svc.namespace}.svc`, `${svc.name}.${svc.namespace}`, ...(clientNs === svc.namespace ? [svc.name] : [])]
       : [svc.fqdn];
-  if (svc.vip) names.push(svc.vip);
+  // A Host header carries an IPv6 address in brackets.
+  for (const a of [...(svc.vip ? [svc.vip] : []), ...(svc.moreAddresses ?? [])]) names.push(a.includes(':') ? `[${a}]` : a);
   const out: string[] = [];
   for (const n of names) {
     if (port === 80) out.push(n);

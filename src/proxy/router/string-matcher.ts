@@ -3,7 +3,9 @@ import type { StringMatch } from '../../meshconfig/types.js';
 
 export type StringPredicate = (value: string | undefined) => boolean;
 
-export function compileStringMatch(m: StringMatch, ignoreCase = false): StringPredicate {
+/** `forceIgnoreCase` makes the comparison case-insensitive (authority); otherwise the match's own `ignoreCase` decides. */
+export function compileStringMatch(m: StringMatch, forceIgnoreCase = false): StringPredicate {
+  const ignoreCase = forceIgnoreCase || m.ignoreCase === true;
   if (m.present !== undefined) {
     const want = m.present;
     return (v) => (v !== undefined) === want;

@@ -50,7 +50,7 @@ describe('Gateway', () => {
     }
   });
 
-  it('loads several servers, namespaced hosts, bind, lowercase protocols and TCP', () => {
+  it('loads several servers, namespaced hosts, bind and lowercase protocols', () => {
     assertClean(gw(yaml`
       - port: {number: 8080, name: http, protocol: http}
         hosts: ["shop/*.example.com", "./api.example.com"]
@@ -58,7 +58,7 @@ describe('Gateway', () => {
         name: web
       - port: {number: 8081, name: grpc, protocol: GRPC}
         hosts: ["*"]
-      - port: {number: 3306, name: mysql, protocol: TCP}
+      - port: {number: 8082, name: h2, protocol: HTTP2}
         hosts: ["*"]
     `));
   });
@@ -80,7 +80,16 @@ describe('Gateway', () => {
           hosts: ["*"]
       `),
       at: 'istio.yaml:9:46: spec.servers[0].port.protocol',
-      message: 'unknown protocol "HTPP"; use HTTP, HTTP2, GRPC, TCP',
+      message: 'unknown protocol "HTPP"; use HTTP, HTTP2, GRPC',
+    },
+    {
+      name: 'a TCP server (the gateway serves HTTP only; it would never be served)',
+      text: gw(yaml`
+        - port: {number: 3306, name: mysql, protocol: TCP}
+          hosts: ["*"]
+      `),
+      at: 'istio.yaml:9:49: spec.servers[0].port.protocol',
+      message: 'protocol TCP is not supported by meshbox yet: the meshbox gateway serves HTTP, HTTP2 and GRPC servers',
     },
     {
       name: 'a server without hosts',
@@ -113,10 +122,10 @@ describe('Gateway', () => {
       text: gw(yaml`
         - port: {number: 80, name: http, protocol: HTTP}
           hosts: ["a.example.com"]
-        - port: {number: 80, name: tcp, protocol: TCP}
+        - port: {number: 80, name: grpc, protocol: GRPC}
           hosts: ["b.example.com"]
       `),
-      at: 'istio.yaml:11:45: spec.servers[1].port.protocol',
+      at: 'istio.yaml:11:46: spec.servers[1].port.protocol',
       message: 'port 80 is already served as HTTP by servers[0]',
     },
     {

@@ -1,7 +1,7 @@
 /**
  * Gateway (networking.istio.io v1, v1beta1, v1alpha3): the ports and hosts of the ingress gateway
  * proxy, which meshbox binds to 127.0.0.1 unless a server asks for another address with `bind`.
- * HTTPS and TLS servers wait for the mTLS milestone.
+ * HTTPS and TLS servers wait for the mTLS milestone; TCP servers wait for VirtualService tcp routes.
  */
 import { dns1123Subdomain, ipAddress } from '../../formats.js';
 import { array, nonEmptyString, object, rejected, required, uniqueBy, type Check } from '../../schema.js';
@@ -10,11 +10,13 @@ import { kindSchema } from '../meta.js';
 import { labels, namespacedHost, port, protocolName } from './common.js';
 
 const NO_TLS = 'TLS on gateways waits for the mTLS milestone; use protocol HTTP and terminate TLS in front of meshbox';
+// VirtualService tcp routes are refused too, so a TCP server would have nothing to serve
+const NO_TCP = 'the meshbox gateway serves HTTP, HTTP2 and GRPC servers; use one of those, or publish the TCP service with a hostPort';
 
 const serverPort = object({
   number: required(port),
   protocol: required(
-    nonEmptyString(protocolName(['HTTP', 'HTTP2', 'GRPC', 'TCP'], { HTTPS: NO_TLS, TLS: NO_TLS })),
+    nonEmptyString(protocolName(['HTTP', 'HTTP2', 'GRPC'], { HTTPS: NO_TLS, TLS: NO_TLS, TCP: NO_TCP })),
   ),
   name: required(nonEmptyString()),
   targetPort: rejected('targetPort has no effect on gateways (Istio refuses it too); remove it, the gateway listens on port.number'),

@@ -24,17 +24,19 @@ const SEEDS: KubeObject[] = [
       http: [
         {
           match: [{ headers: { 'end-user': { exact: 'jason' } }, uri: { prefix: '/r' }, queryParams: { q: {} } }],
-          route: [{ destination: { host: 'reviews', subset: 'v2', port: { number: 9080 } }, weight: 90, headers: { request: { set: { a: 'b' } } } }, { destination: { host: 'reviews', subset: 'v1' }, weight: 10 }],
+          route: [{ destination: { host: 'reviews', subset: 'v2', port: { number: 9080 } }, weight: 90 }, { destination: { host: 'reviews', subset: 'v1' }, weight: 10 }],
+          headers: { request: { set: { a: 'b' } } },
           timeout: '2s',
           retries: { attempts: 3, perTryTimeout: '1s', retryOn: '5xx,503' },
           fault: { delay: { fixedDelay: '1s', percentage: { value: 5 } }, abort: { httpStatus: 503, percent: 1 } },
           mirror: { host: 'mirror' },
           mirrorPercentage: { value: 10 },
         },
+        { match: [{ uri: { exact: '/Y' }, ignoreUriCase: true }], route: [{ destination: { host: 'y' }, headers: { response: { remove: ['x'] } } }] },
         { redirect: { uri: '/x', redirectCode: 301 } },
         { directResponse: { status: 200, body: { string: 'ok' } } },
       ],
-      tcp: [{ match: [{ port: 27017 }], route: [{ destination: { host: 'mongo' } }] }],
+      exportTo: ['.'],
     },
   },
   {

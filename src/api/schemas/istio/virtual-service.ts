@@ -3,6 +3,7 @@
  * can do. What Istio has and meshbox cannot do yet is `rejected`: an error at apply, never a
  * silent no-op. Rules follow Istio's validateVirtualService / validateHTTPRoute.
  */
+import { RETRY_ON_CONDITIONS } from '../../../core/retry-on.js';
 import { base64, dns1123Subdomain } from '../../formats.js';
 import {
   array,
@@ -42,25 +43,8 @@ import {
 
 const NOT_YET = (what: string, instead: string) => `meshbox does not support ${what} yet; remove it${instead ? ` (${instead})` : ''}`;
 
-/** Envoy's x-envoy-retry-on and x-envoy-retry-grpc-on conditions Istio accepts in retryOn. */
-export const RETRY_ON_CONDITIONS: readonly string[] = [
-  '5xx',
-  'gateway-error',
-  'reset',
-  'reset-before-request',
-  'connect-failure',
-  'envoy-ratelimited',
-  'retriable-4xx',
-  'refused-stream',
-  'retriable-status-codes',
-  'retriable-headers',
-  'http3-post-connect-failure',
-  'cancelled',
-  'deadline-exceeded',
-  'internal',
-  'resource-exhausted',
-  'unavailable',
-];
+// The vocabulary is shared with the proxy's snapshot validation (src/core/retry-on.ts).
+export { RETRY_ON_CONDITIONS };
 
 const retryOn = nonEmptyString({
   name: 'retryOn',
@@ -99,6 +83,13 @@ const onlyAbsence: Check = (without: Record<string, unknown>, ctx) => {
   }
 };
 
+/** Istio (and Envoy) ignore case for exact and prefix uri matches only; a regex stays case-sensitive. */
+const ignoreCaseOnRegex: Check = (m: Record<string, unknown>, ctx) => {
+  if (m.ignoreUriCase === true && isPlainObject(m.uri) && m.uri.regex !== undefined) {
+    ctx.warn(['ignoreUriCase'], 'ignoreUriCase has no effect on a regex uri match (as in Istio); spell both cases out in the regex ([Aa]) or use exact or prefix', 'key');
+  }
+};
+
 const httpMatchRequest = object({
   name: string(),
   uri: stringMatch(),
@@ -114,7 +105,7 @@ const httpMatchRequest = object({
   ignoreUriCase: boolean(),
   sourceNamespace: rejected(NOT_YET('match.sourceNamespace', 'use sourceLabels, or one VirtualService per client namespace with exportTo')),
   statPrefix: rejected(NOT_YET('match.statPrefix', 'meshbox reports Istio\'s standard metrics only')),
-});
+}, ignoreCaseOnRegex);
 
 const httpRouteDestination = object({
   destination: required(destination),
@@ -129,6 +120,12 @@ const httpRouteDestination = object({
  */
 const checkWeights: Check = (route: unknown[], ctx) => {
   if (route.length < 2) return;
+  // The proxy applies header operations per route, not per destination of a split.
+  route.forEach((d, i) => {
+    if (isPlainObject(d) && d.headers !== undefined) {
+      ctx.error([i, 'headers'], 'meshbox applies header operations per route, not per destination of a split; move them to the rule\'s headers (they then apply to every destination) or split the rule by a match', 'key');
+    }
+  });
   const weights = route.map((d) => (isPlainObject(d) ? numberAt(d, 'weight') ?? 0 : 0));
   const total = weights.reduce((a, b) => a + b, 0);
   if (total === 0) {
@@ -209,6 +206,8 @@ const retries = object(
 );
 
 const PERCENT_DEPRECATED = 'the integer percent is deprecated; write percentage: {value: N} instead (percentage wins when both are set)';
+// Istio removed abort.percent from its API (it is a reserved field now), so such a manifest no longer ports back.
+const ABORT_PERCENT_DEPRECATED = 'the integer percent is deprecated and current Istio no longer reads it on abort; meshbox still honours it, but write percentage: {value: N} instead (percentage wins when both are set)';
 
 const samePercent: Check = (f: Record<string, unknown>, ctx) => {
   if (f.percent !== undefined && f.percentage !== undefined) {
@@ -236,7 +235,7 @@ const abort = object(
     grpcStatus: rejected(NOT_YET('fault.abort.grpcStatus', 'use httpStatus; gRPC clients see it as a gRPC error')),
     http2Error: rejected(NOT_YET('fault.abort.http2Error', 'use httpStatus')),
     percentage: percent,
-    percent: deprecated(PERCENT_DEPRECATED, integer({ min: 0, max: 100 })),
+    percent: deprecated(ABORT_PERCENT_DEPRECATED, integer({ min: 0, max: 100 })),
   },
   samePercent,
   (a: Record<string, unknown>, ctx) => {
@@ -297,29 +296,13 @@ const httpRoute = object(
   ruleConflicts,
 );
 
-const l4Match = object({
-  port,
-  sourceLabels: labels,
-  gateways: array(nonEmptyString(gatewayName)),
-  destinationSubnets: rejected(NOT_YET('tcp match.destinationSubnets', 'match on port')),
-  sourceNamespace: rejected(NOT_YET('match.sourceNamespace', 'use sourceLabels')),
-  sourceSubnet: rejected(NOT_YET('tcp match.sourceSubnet', 'match on port or sourceLabels')),
-});
-
-const routeDestination = object({ destination: required(destination), weight: integer({ min: 0, max: 2_147_483_647 }) });
-
-const tcpRoute = object({
-  match: array(l4Match),
-  route: required(array(routeDestination, { minItems: 1 }, checkWeights)),
-});
-
 /**
  * Istio: "*" only works for gateways (a sidecar would capture every host with it), and one
  * VirtualService may not list overlapping hosts ("*.foo.com" and "bar.foo.com").
  */
 const checkHosts: Check = (spec: Record<string, unknown>, ctx) => {
   if (spec.http === undefined && spec.tcp === undefined) {
-    ctx.error(['http'], 'a VirtualService needs http or tcp routes', 'missing');
+    ctx.error(['http'], 'a VirtualService needs http routes', 'missing');
   }
   if (!Array.isArray(spec.hosts)) return;
   const gateways = Array.isArray(spec.gateways) ? spec.gateways : [];
@@ -393,8 +376,10 @@ export const virtualServiceSpec = object(
     hosts: required(array(nonEmptyString(istioHostOrIp), { minItems: 1 })),
     gateways: array(nonEmptyString(gatewayName)),
     http: array(httpRoute, {}, checkReachable),
-    tcp: array(tcpRoute, {}, checkReachable),
-    tls: rejected(NOT_YET('tls routes (TLS passthrough)', 'use http or tcp routes')),
+    // The outbound listener routes by Host header; TCP carries none, so a TCP service gets only its
+    // default cluster until the proxy reads the original destination.
+    tcp: rejected(NOT_YET('tcp routes', 'a TCP port goes to its Service\'s endpoints, balanced by its DestinationRule; use http routes for HTTP ports')),
+    tls: rejected(NOT_YET('tls routes (TLS passthrough)', 'use http routes on an HTTP port, or plain TCP to the Service')),
     exportTo,
   },
   checkHosts,
