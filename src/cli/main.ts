@@ -8,6 +8,7 @@
 import { Command, CommanderError } from 'commander';
 import { describeError } from '../core/errors.js';
 import { CliContext, type CliIO } from './context.js';
+import * as analyze from './commands/analyze.js';
 import * as apply from './commands/apply.js';
 import * as del from './commands/delete.js';
 import * as describe from './commands/describe.js';
@@ -32,7 +33,7 @@ export function registerCommand(fn: CommandHook): void {
   hooks.push(fn);
 }
 
-const BUILTINS = [up, down, apply, get, describe, del, logs, exec, scale, rollout, proxy, proxyStatus, proxyConfig, top];
+const BUILTINS = [up, down, apply, get, describe, del, logs, exec, scale, rollout, proxy, proxyStatus, proxyConfig, top, analyze];
 
 export function buildProgram(ctx: CliContext): Command {
   const program = new Command('meshbox');

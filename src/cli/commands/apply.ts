@@ -3,11 +3,13 @@ import type { Command } from 'commander';
 import type { KubeObject } from '../../api/types.js';
 import { resourceFor, resourceByKind } from '../../api/resources.js';
 import { APPLY_PATH, type ApplyResult } from '../../daemon/api-types.js';
+import type { Finding } from '../../meshconfig/xds/status.js';
 import type { CliContext } from '../context.js';
 import { kindRef } from '../format.js';
 import { loadOrFail, readSources } from '../manifests.js';
 import { Usage } from '../errors.js';
 import { collect } from './common.js';
+import { formatFinding } from './analyze.js';
 
 export function register(program: Command, ctx: CliContext): void {
   program
@@ -33,10 +35,12 @@ export function register(program: Command, ctx: CliContext): void {
         }
         return object;
       });
-      const result = await ctx.client().request<ApplyResult>('POST', APPLY_PATH, { items, dryRun });
+      const result = await ctx.client().request<ApplyResult & { analysis?: Finding[] }>('POST', APPLY_PATH, { items, dryRun });
       for (const i of result.items) {
         const r = resourceByKind(i.kind);
         ctx.out(`${r ? kindRef(r) : i.kind.toLowerCase()}/${i.name} ${i.action}${dryRun ? ' (dry run)' : ''}\n`);
       }
+      // accepted but probably wrong (meshbox analyze's findings about these objects): the apply stands
+      for (const f of result.analysis ?? []) ctx.warn(`${formatFinding(f, 'Warning')}\n`);
     });
 }
