@@ -122,6 +122,19 @@ test('a registered ingress gateway gets listeners from the Gateway and bound Vir
     await gw.waitFor((c) => c.snapshot !== undefined);
     assert.deepEqual(gw.snapshot!.listeners.map((l) => `${l.address}:${l.port}`), ['127.0.0.1:8080']);
     assert.equal(cp.status()[0]!.kind, 'gateway');
+    await gw.close();
+
+    // the Gateway is deleted: its proxy's token no longer gets a config
+    cp.unregisterGateway('shop', 'ingress');
+    const refused: string[] = [];
+    const again = new XdsClient({ target: { path }, node: { id: cp.gatewayNodeId('shop', 'ingress'), metadata: {} }, token, onSnapshot: () => {}, onRefused: (code) => refused.push(code) });
+    again.start();
+    try {
+      await waitUntil(() => refused.length > 0);
+      assert.equal(refused[0], 'MBX_CONTROLPLANE_UNAUTHORIZED');
+    } finally {
+      await again.close();
+    }
   } finally {
     await gw.close();
     await cp.stop();

@@ -130,6 +130,11 @@ export class ControlPlane {
     return proxyToken(this.#opts.secret, gatewaySubject(namespace, name));
   }
 
+  /** The Gateway is gone: its proxy's token is no longer accepted (a connected one keeps its last config until it stops). */
+  unregisterGateway(namespace: string, name: string): void {
+    if (this.#gateways.delete(`${namespace}/${name}`)) this.#schedule();
+  }
+
   gatewayNodeId(namespace: string, name: string): string {
     return `router~127.0.0.1~${name}.${namespace}~${namespace}.svc.${this.#opts.clusterDomain ?? 'cluster.local'}`;
   }

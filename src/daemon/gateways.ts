@@ -30,6 +30,7 @@ const RESYNC_MS = 5_000;
 /** The parts of ControlPlane the supervisor needs. */
 export interface GatewayRegistry {
   registerGateway(namespace: string, name: string, labels: Record<string, string>): string;
+  unregisterGateway(namespace: string, name: string): void;
   gatewayNodeId(namespace: string, name: string): string;
 }
 
@@ -78,7 +79,10 @@ export class GatewaySupervisor {
     this.#unsubscribe = informer.addEventHandler({
       onAdd: (g) => this.#ensure(g as GatewayObject),
       onUpdate: (_old, g) => this.#ensure(g as GatewayObject),
-      onDelete: (g) => void this.#stop(fileStem(g)),
+      onDelete: (g) => {
+        this.#opts.controlPlane.unregisterGateway(g.metadata.namespace ?? 'default', g.metadata.name ?? '');
+        void this.#stop(fileStem(g));
+      },
     });
     // Level-triggered: a gateway proxy that died (crash, OOM, kill) is started again.
     this.#resync = setInterval(() => {
