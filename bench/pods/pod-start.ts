@@ -3,6 +3,8 @@
  * at once, against a baseline measured in the same run: the same sandbox and container made by
  * calling the machine layer directly (netns + CNI ADD + runc), with no API, store or controller.
  *
+ * The same pod with the sidecar injected is measured too (a daemon with injection on).
+ *
  *   npm run build && node dist/bench/pods/pod-start.js [--rounds 10]
  */
 import { performance } from 'node:perf_hooks';
@@ -103,6 +105,15 @@ async function main(): Promise<void> {
     }
   } finally {
     await h.down();
+  }
+  // The same one-container pod with the sidecar injected (a second daemon with injection on):
+  // Ready needs the proxy's config from the control plane and its startup probe, then the app.
+  const mesh = new MeshboxHarness({ mesh: true });
+  await mesh.start();
+  try {
+    for (let i = 0; i < rounds; i++) add('meshbox, 1 pod with sidecar', await meshboxRun(mesh, 1));
+  } finally {
+    await mesh.down();
   }
   const load = (await import('node:os')).loadavg()[0]!.toFixed(2);
   console.log(`\nmachine: ${cpus().length} cores (${cpus()[0]?.model}), node ${process.version}, load average at end ${load}`);
