@@ -2,7 +2,7 @@
  * One downstream HTTP request through the proxy: route → fault → destination → circuit breaker →
  * balancer → upstream attempt(s) → response, with retries above the balancer so a retry can pick
  * another endpoint (linkerd's order). Works for HTTP/1.1 (node:http) and HTTP/2 (node:http2
- * compat) downstreams, and HTTP/1.1 (undici Pool, legacy dispatch handler: no wrapper objects)
+ * compat) downstreams, and HTTP/1.1 (H1Pool, undici's legacy dispatch handler: no wrapper objects)
  * and HTTP/2 (node:http2 session) upstreams.
  *
  * Hot-path rules: one Exchange plus one Attempt object per request; timers and listeners are
@@ -29,6 +29,7 @@ import type { CompiledRoute, MatchInput } from '../router/route-table.js';
 import type { RequestSeries } from '../telemetry/istio-metrics.js';
 import { newRequestId, propagateTrace } from '../telemetry/trace-context.js';
 import type { ClusterStack, Upstream } from '../upstream/cluster-stack.js';
+import type { H1Handler } from '../upstream/h1-pool.js';
 import { PEER_HEADER, type ListenerContext, type Target } from './listener-context.js';
 
 export type DownstreamRequest = IncomingMessage | Http2ServerRequest;
@@ -207,17 +208,7 @@ export class Exchange {
     const perTry = (this.route as CompiledRoute<Target>).retry.perTryTimeoutMs;
     if (perTry !== undefined) attempt.timer = setTimeout(perTryTimeoutFired, perTry, attempt);
     if (up.pool !== undefined) {
-      up.pool.dispatch(
-        {
-          path: this.upstreamPath,
-          method: this.req.method as string,
-          headers: this.upstreamHeaders as Record<string, string>,
-          body: this.hasBody ? (this.req as unknown as NodeJS.ReadableStream) : null,
-          idempotent: false,
-          blocking: false,
-        } as never,
-        attempt as never,
-      );
+      up.pool.request(attempt, this.req.method as string, this.upstreamPath, this.upstreamHeaders as HeaderObject, this.hasBody ? (this.req as unknown as NodeJS.ReadableStream) : null);
     } else {
       startH2Attempt(this, attempt, up);
     }
@@ -422,11 +413,11 @@ class HashView {
 const CONNECT_ERRORS = new Set(['ECONNREFUSED', 'UND_ERR_CONNECT_TIMEOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'ETIMEDOUT']);
 
 /**
- * One try against one endpoint. It is the undici dispatch handler (legacy callbacks, which undici
- * calls without wrapping) and it ignores callbacks once superseded, so a late event from an
- * aborted try cannot touch the response.
+ * One try against one endpoint. It is the H1Pool dispatch handler (undici's legacy callbacks)
+ * and it ignores callbacks once superseded, so a late event from an aborted try cannot touch the
+ * response.
  */
-export class Attempt {
+export class Attempt implements H1Handler {
   readonly ex: Exchange;
   readonly ep: EndpointState;
   timer: NodeJS.Timeout | undefined = undefined;
@@ -461,7 +452,7 @@ export class Attempt {
     else if (this.h2stream && !this.h2stream.destroyed) this.h2stream.close(8 /* CANCEL */);
   }
 
-  // === undici legacy handler ===
+  // === H1Pool handler ===
 
   onConnect(abort: (reason?: unknown) => void): void {
     this.abortFn = abort;
@@ -476,7 +467,7 @@ export class Attempt {
 
   onResponseStarted(): void {}
 
-  onHeaders(status: number, raw: Buffer[], resume: () => void): boolean {
+  onHeaders(status: number, raw: string[], resume: () => void): boolean {
     if (this.finished) return false;
     const ex = this.ex;
     if (status < 200) return true; // 1xx informational: the proxy answers 100-continue itself
@@ -491,11 +482,11 @@ export class Attempt {
     const headers: string[] = [];
     if (ex.attempts > 1 && ex.exhaustedOn(status)) headers.push('x-meshbox-error', ex.flagExhausted(status));
     for (let i = 0; i < raw.length; i += 2) {
-      const k = (raw[i] as Buffer).toString('latin1');
+      const k = raw[i] as string;
       // Hop-by-hop names start with c, k, p, t or u: only those need the lower-case lookup.
       const c0 = k.charCodeAt(0) | 0x20;
       if ((c0 === 99 || c0 === 107 || c0 === 112 || c0 === 116 || c0 === 117) && k.length <= 17 && RESPONSE_HOP.has(k.toLowerCase())) continue;
-      headers.push(k, (raw[i + 1] as Buffer).toString('latin1'));
+      headers.push(k, raw[i + 1] as string);
     }
     if (!ex.writeHead(status, headers)) {
       this.cancel(new Error('downstream gone'));
@@ -515,20 +506,20 @@ export class Attempt {
     ex.responseBytes += chunk.length;
     const ok = (ex.res as ServerResponse).write(chunk);
     if (!ok) {
-      // Backpressure: undici pauses reading from the upstream socket until resume().
+      // Backpressure: the pool pauses reading from the upstream socket until resume().
       ex.res.once('drain', onDownstreamDrain);
       return false;
     }
     return true;
   }
 
-  onComplete(trailers: Buffer[] | null): void {
+  onComplete(trailers: string[] | null): void {
     if (this.finished) return;
     const ex = this.ex;
     this.settle(ex.status);
     if (trailers && trailers.length > 0 && ex.isH2Downstream) {
       const t: Record<string, string> = {};
-      for (let i = 0; i < trailers.length; i += 2) t[(trailers[i] as Buffer).toString('latin1').toLowerCase()] = (trailers[i + 1] as Buffer).toString('latin1');
+      for (let i = 0; i < trailers.length; i += 2) t[(trailers[i] as string).toLowerCase()] = trailers[i + 1] as string;
       (ex.res as Http2ServerResponse).addTrailers(t);
     }
     ex.res.end();
@@ -719,7 +710,7 @@ function startH2Attempt(ex: Exchange, a: Attempt, up: Upstream): void {
 
 // === mirroring: fire and forget; the mirror's response is dropped ===
 
-const mirrorHandler = {
+const mirrorHandler: H1Handler = {
   onConnect(): void {},
   onHeaders(): boolean { return true; },
   onData(): boolean { return true; },
@@ -739,7 +730,7 @@ function sendMirror(ex: Exchange, target: Target): void {
   const colon = host.lastIndexOf(':');
   h.host = colon > 0 ? `${host.slice(0, colon)}-shadow${host.slice(colon)}` : `${host}-shadow`;
   try {
-    up.pool.dispatch({ path: ex.upstreamPath, method: ex.req.method as string, headers: h as Record<string, string>, body: null } as never, mirrorHandler as never);
+    up.pool.request(mirrorHandler, ex.req.method as string, ex.upstreamPath, h, null);
   } catch {
     // A failing mirror never affects the real request.
   }

@@ -8,8 +8,6 @@
  * endpoint keeps its connections, counters and ejection; pools no config uses any more are closed
  * after the swap, gracefully.
  */
-import { createRequire } from 'node:module';
-import type { Pool as PoolType } from 'undici';
 import { createBalancer, compileHashKey, EndpointState, type HashKeyFn, type LoadBalancer } from '../balance/index.js';
 import {
   resolveConnectionPool,
@@ -18,18 +16,15 @@ import {
   type ResolvedOutlierDetection,
 } from '../../meshconfig/cluster-policy.js';
 import type { Cluster } from '../../meshconfig/types.js';
+import { H1Pool } from './h1-pool.js';
 import { H2SessionPool } from './h2-session-pool.js';
 import { systemClock } from '../../core/clock.js';
 import { CircuitBreaker, OutlierDetector } from '../resilience/index.js';
 
-// Only the pool: undici's index also loads fetch, WebSocket and caches (~10 MB RSS per sidecar).
-type Pool = PoolType;
-const Pool = createRequire(import.meta.url)('undici/lib/dispatcher/pool.js') as typeof PoolType;
-
 export interface Upstream {
   readonly state: EndpointState;
   /** HTTP/1.1 pool (protocol http) */
-  readonly pool: Pool | undefined;
+  readonly pool: H1Pool | undefined;
   /** HTTP/2 session (protocol http2/grpc) */
   readonly h2: H2SessionPool | undefined;
 }
@@ -52,29 +47,17 @@ export class UpstreamRegistry {
     let u = this.#upstreams.get(key);
     if (u) return u;
     const state = new EndpointState({ address: ep.address, port: ep.port, weight: ep.weight, labels: ep.labels });
-    const host = ep.address.includes(':') ? `[${ep.address}]` : ep.address;
-    let pool: Pool | undefined;
+    let pool: H1Pool | undefined;
     let h2pool: H2SessionPool | undefined;
     if (cluster.protocol === 'http') {
-      pool = new Pool(`http://${host}:${ep.port}`, {
-        connections: cp.maxConnections >= 4_294_967_295 ? null : cp.maxConnections,
-        pipelining: 1,
-        keepAliveTimeout: Math.min(idleMs, 600_000),
-        keepAliveMaxTimeout: Math.min(idleMs, 600_000),
-        connect: { timeout: cp.connectTimeoutMs },
-        headersTimeout: 0,
-        bodyTimeout: 0,
-        maxRequestsPerClient: cp.maxRequestsPerConnection > 0 ? cp.maxRequestsPerConnection : undefined,
-        strictContentLength: true,
-      });
-      // Connection failures surface on the request; the pool must not crash the process.
-      pool.on('connectionError', () => {});
-      pool.on('connect', () => {
-        state.cxActive++;
-        state.cxTotal++;
-      });
-      pool.on('disconnect', () => {
-        state.cxActive--;
+      pool = new H1Pool({
+        host: ep.address,
+        port: ep.port,
+        maxConnections: cp.maxConnections >= 4_294_967_295 ? null : cp.maxConnections,
+        connectTimeoutMs: cp.connectTimeoutMs,
+        keepAliveMs: Math.min(idleMs, 600_000),
+        maxRequestsPerConnection: cp.maxRequestsPerConnection > 0 ? cp.maxRequestsPerConnection : 0,
+        stats: state,
       });
     } else if (h2) {
       h2pool = new H2SessionPool(ep.address, ep.port, cp.connectTimeoutMs);
