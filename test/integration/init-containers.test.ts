@@ -5,9 +5,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Pod } from '../../src/api/types.js';
 import { meshboxForThisFile } from './helpers/meshbox-harness.js';
-import { podReady } from './helpers/pod-waits.js';
+import { waitForPhase } from './helpers/pod-waits.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mbx-init-'));
 const h = meshboxForThisFile({ cleanup: () => rmSync(dir, { recursive: true, force: true }) });
@@ -45,10 +44,7 @@ spec:
   containers:
     - { name: app, image: host, command: ["sh", "-c", "${forever('app', order)}"], volumeMounts: [{ name: shared, mountPath: /shared }] }
 `);
-    const pod = await h.eventually('ordered Ready', async () => {
-      const p = await h.pod('ordered');
-      return podReady(p) ? p : undefined;
-    }, 60_000);
+    const pod = await h.waitReady('ordered', 'default', 60_000);
     const file = join(dir, 'order-a');
     assert.deepEqual(lines(file), ['first', 'side', 'second', 'app'], 'the sidecar started (and passed its startup probe) before the next init container');
     const inits = pod!.status!.initContainerStatuses!;
@@ -59,7 +55,7 @@ spec:
 
     const del = await h.cli(['delete', 'pod', 'ordered']);
     assert.equal(del.code, 0, del.stderr);
-    await h.eventually('ordered gone', async () => (await h.pod('ordered')) === undefined, 60_000);
+    await h.waitGone('ordered');
     const after = lines(file);
     assert.ok(after.indexOf('app-gone') >= 0 && after.indexOf('side-stop') > after.indexOf('app-gone'), `the sidecar is stopped after the app has exited: ${after.join(' ')}`);
   });
@@ -77,10 +73,7 @@ spec:
   containers:
     - { name: task, image: host, command: ["sh", "-c", "sleep 1; exit 0"] }
 `);
-    const pod = await h.eventually('job-like Succeeded', async () => {
-      const p = await h.pod('job-like');
-      return p?.status?.phase === 'Succeeded' ? p : undefined;
-    }, 60_000);
+    const pod = await waitForPhase(h, 'job-like', 'Succeeded');
     const side = pod!.status!.initContainerStatuses!.find((s) => s.name === 'side')!;
     assert.ok('terminated' in side.state, `the sidecar is terminated: ${JSON.stringify(side.state)}`);
     await new Promise((r) => setTimeout(r, 2_000));
@@ -101,10 +94,7 @@ spec:
   containers:
     - { name: app, image: host, command: ["sh", "-c", "sleep 3600"] }
 `);
-    const pod = await h.eventually('init-fails Failed', async () => {
-      const p = await h.pod('init-fails');
-      return p?.status?.phase === 'Failed' ? (p as Pod) : undefined;
-    }, 60_000);
+    const pod = await waitForPhase(h, 'init-fails', 'Failed');
     const check = pod!.status!.initContainerStatuses![0]!;
     assert.equal((check.state as { terminated: { exitCode: number } }).terminated.exitCode, 3);
     assert.ok('waiting' in pod!.status!.containerStatuses![0]!.state, 'the app never started');

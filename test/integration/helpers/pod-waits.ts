@@ -36,3 +36,11 @@ export function waitForContainer(
 export function deletePodNow(h: MeshboxHarness, name: string): Promise<CliResult> {
   return h.cli(['delete', 'pod', name, '--grace-period', '0']);
 }
+
+/** Polls until the pod reaches `phase`; returns it. */
+export function waitForPhase(h: MeshboxHarness, name: string, phase: NonNullable<Pod['status']>['phase'], timeoutMs = 60_000): Promise<Pod> {
+  return h.eventually(`${name} ${phase}`, async () => {
+    const p = await h.pod(name);
+    return p?.status?.phase === phase ? p : undefined;
+  }, timeoutMs);
+}
