@@ -78,6 +78,8 @@ export class ControlPlane {
   #ownParts = new Map<string, Parts>();
   #ownInputs = new Map<string, { clusters: unknown; virtualHosts: unknown }>();
   #outboundByObject = new WeakMap<OutboundPart, Parts>();
+  /** each connected proxy's desired endpoints parts, to tell when a pod IP has left every proxy */
+  #endpointParts = new Map<string, readonly ResourcePart[]>();
   /** when the last recompute started (ms), for convergence measurements */
   lastChangeAt = 0;
   /** CPU time (user+system, ms) and wall time of the last recompute, for metrics and benches */
@@ -146,6 +148,36 @@ export class ControlPlane {
       .sort((a, b) => (a.workload < b.workload ? -1 : a.workload > b.workload ? 1 : 0));
   }
 
+  /**
+   * Resolves true once every connected proxy except the pod's own runs a config without an endpoint
+   * at `podIP` (its desired endpoints lack it and it ACKed them), false when `timeoutMs` passes first.
+   * The kubelet calls this before it stops a terminating pod's apps: until the proxies ACK the
+   * removal they may still pick the pod, and a request sent to a stopped app fails (Istio leaves this
+   * to a preStop sleep; meshbox knows when the proxies have it). Disconnected proxies are not waited for.
+   */
+  async waitUntilEndpointGone(podIP: string, timeoutMs: number): Promise<boolean> {
+    const needle = `"address":${JSON.stringify(podIP)}`;
+    const deadline = performance.now() + timeoutMs;
+    for (;;) {
+      if (!this.#anyProxyHasEndpoint(podIP, needle)) return true;
+      const left = deadline - performance.now();
+      if (left <= 0) return false;
+      await new Promise((r) => setTimeout(r, Math.min(25, left)));
+    }
+  }
+
+  #anyProxyHasEndpoint(podIP: string, needle: string): boolean {
+    for (const row of this.#push.status()) {
+      if (row.kind === 'sidecar' && row.proxyId.split('~')[1] === podIP) continue; // the pod's own sidecar
+      // not SYNCED: what the proxy runs differs from what it should run; assume it still has the pod
+      if (row.types.endpoints?.state !== 'SYNCED') return true;
+      for (const part of this.#endpointParts.get(row.proxyId) ?? []) {
+        for (const r of part.resources.values()) if (r.bodyJson.includes(needle)) return true;
+      }
+    }
+    return false;
+  }
+
   /** `proxy` is a proxy id or the "namespace/name" of its pod or gateway. */
   configDump(proxy: string): ConfigDump {
     const row = this.#push.status().find((r) => r.proxyId === proxy || r.workload === proxy);
@@ -189,6 +221,7 @@ export class ControlPlane {
     }
     for (const k of this.#ownParts.keys()) if (!live.has(k)) this.#ownParts.delete(k);
     for (const k of this.#ownInputs.keys()) if (!live.has(k)) this.#ownInputs.delete(k);
+    for (const k of this.#endpointParts.keys()) if (!live.has(k)) this.#endpointParts.delete(k);
     for (const k of this.#outboundParts.keys()) if (!liveOutbound.has(k)) this.#outboundParts.delete(k);
     const cpu = process.cpuUsage(cpu0);
     this.lastRecompute = { cpuMs: (cpu.user + cpu.system) / 1000, wallMs: performance.now() - wall0, proxies: live.size };
@@ -227,6 +260,7 @@ export class ControlPlane {
       if (!labels) return undefined;
       const own = makeParts('own', b.gateway({ namespace: ns, name, labels }).snapshot, this.#ownParts.get(id.proxyId));
       this.#ownParts.set(id.proxyId, own);
+      this.#endpointParts.set(id.proxyId, [own.endpoints]);
       this.#push.update(id.proxyId, version, { clusters: [own.clusters], endpoints: [own.endpoints], listeners: [own.listeners], routes: [own.routes] });
       return undefined;
     }
@@ -248,6 +282,7 @@ export class ControlPlane {
       this.#ownParts.set(id.proxyId, own);
       this.#ownInputs.set(id.proxyId, pieces.inbound);
     }
+    this.#endpointParts.set(id.proxyId, [out.endpoints, own.endpoints]);
     this.#push.update(id.proxyId, version, {
       clusters: [out.clusters, own.clusters],
       endpoints: [out.endpoints, own.endpoints],

@@ -155,9 +155,12 @@ export class Daemon {
         c.name === SIDECAR_NAME && isInjected(pod) && this.#controlPlane ? new Map([[SIDECAR_ENV.token, this.#controlPlane.tokenForPod(pod)]]) : undefined,
       serviceEnv: (pod) =>
         serviceEnvVars(store.list('services', { namespace: pod.metadata.namespace ?? 'default' }).items as Service[], pod.metadata.namespace ?? 'default', pod.spec.enableServiceLinks ?? true),
-      // a terminating pod leaves the service data path before its containers get SIGTERM
+      // a terminating pod leaves the service data path, and every other sidecar has ACKed a config
+      // without it, before its containers get SIGTERM (both waits bounded, in parallel)
       beforeStop: async (pod) => {
-        if (pod.status?.podIP) await serviceProxy.waitUntilNotServing(pod.status.podIP, 2_000);
+        const ip = pod.status?.podIP;
+        if (!ip) return;
+        await Promise.all([serviceProxy.waitUntilNotServing(ip, 2_000), this.#controlPlane?.waitUntilEndpointGone(ip, 2_000)]);
       },
     });
     const podController = new Controller({
