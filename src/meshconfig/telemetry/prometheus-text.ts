@@ -21,6 +21,11 @@ export interface Sample {
   labels: Labels;
   value: number;
   timestampMs?: number;
+  /**
+   * `labels` as written between the braces, kept by the parser when already canonical
+   * (`k="v",k2="v2"`): rendering reuses it instead of escaping every value again.
+   */
+  labelText?: string;
 }
 
 export interface MetricFamily {
@@ -33,7 +38,6 @@ export interface MetricFamily {
 export const EXPOSITION_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 
 const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
-const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 const TYPES: ReadonlySet<string> = new Set(['counter', 'gauge', 'histogram', 'summary', 'untyped']);
 const DECIMAL = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
 const DIRECTIVE = /^#[ \t]+(HELP|TYPE)[ \t]+([^ \t]+)(?:[ \t]+(.*))?$/;
@@ -91,11 +95,12 @@ export function parseExposition(text: string): MetricFamily[] {
       }
       continue;
     }
-    const sample = parseSampleLine(line, lineNo);
+    const { sample, seriesEnd } = parseSampleLine(line, lineNo);
     const state = familyFor(sample.name, byName) ?? create(sample.name, 'untyped');
     enter(state, lineNo);
     checkShape(state.family, sample, lineNo);
-    const key = seriesKey(sample.name, sample.labels);
+    // the series as written: cheap, and exporters write one series' labels in one order
+    const key = line.slice(0, seriesEnd);
     if (state.series.has(key)) throw BadExposition(lineNo, `duplicate series ${key}`);
     state.series.add(key);
     state.sampled = true;
@@ -128,70 +133,118 @@ function checkShape(family: MetricFamily, sample: Sample, line: number): void {
   }
 }
 
-function parseSampleLine(line: string, lineNo: number): Sample {
-  let i = 0;
+// Character classes by code, for the hot loop (a metrics text has tens of thousands of lines).
+const SPACE = 32;
+const TAB = 9;
+const QUOTE = 34;
+const BACKSLASH = 92;
+const COMMA = 44;
+const EQUALS = 61;
+const OPEN = 123;
+const CLOSE = 125;
+
+function isNameChar(c: number, colon: boolean): boolean {
+  return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 95 || (colon && c === 58);
+}
+
+/** A parsed sample and where its series identity ends in the line (name and labels as written). */
+interface ParsedLine {
+  sample: Sample;
+  seriesEnd: number;
+}
+
+function parseSampleLine(line: string, lineNo: number): ParsedLine {
   const n = line.length;
-  const blanks = (): void => {
-    while (i < n && (line[i] === ' ' || line[i] === '\t')) i++;
-  };
-  const start = i;
-  while (i < n && /[a-zA-Z0-9_:]/.test(line[i]!)) i++;
-  const name = line.slice(start, i);
+  let i = 0;
+  while (i < n && isNameChar(line.charCodeAt(i), true)) i++;
+  const name = line.slice(0, i);
   if (!METRIC_NAME.test(name)) throw BadExposition(lineNo, `expected a metric name at the start of ${JSON.stringify(line.slice(0, 60))}`);
   const labels: Labels = [];
   const afterName = i;
-  blanks();
-  if (line[i] !== '{') i = afterName;
+  while (i < n && (line.charCodeAt(i) === SPACE || line.charCodeAt(i) === TAB)) i++;
+  let labelText: string | undefined;
+  if (line.charCodeAt(i) !== OPEN) i = afterName;
   else {
-    i++;
-    const seen = new Set<string>();
+    const open = ++i;
+    // blanks between the tokens or a trailing comma: valid, but not reusable as written
+    let canonical = true;
+    let b0: number;
     for (;;) {
-      blanks();
-      if (line[i] === '}') {
+      b0 = i;
+      while (i < n && (line.charCodeAt(i) === SPACE || line.charCodeAt(i) === TAB)) i++;
+      if (i !== b0) canonical = false;
+      // `{}` or a trailing comma: nothing reusable as written
+      if (line.charCodeAt(i) === CLOSE) {
         i++;
         break;
       }
       const ls = i;
-      while (i < n && /[a-zA-Z0-9_]/.test(line[i]!)) i++;
+      while (i < n && isNameChar(line.charCodeAt(i), false)) i++;
       const label = line.slice(ls, i);
-      if (!LABEL_NAME.test(label)) throw BadExposition(lineNo, `expected a label name in ${name}{...} at column ${ls + 1}`);
-      if (seen.has(label)) throw BadExposition(lineNo, `label ${label} appears twice in one sample of ${name}`);
-      seen.add(label);
-      blanks();
-      if (line[i] !== '=') throw BadExposition(lineNo, `expected "=" after label ${label} at column ${i + 1}`);
+      const first = line.charCodeAt(ls);
+      if (i === ls || (first >= 48 && first <= 57)) throw BadExposition(lineNo, `expected a label name in ${name}{...} at column ${ls + 1}`);
+      for (let l = 0; l < labels.length; l++) if (labels[l]![0] === label) throw BadExposition(lineNo, `label ${label} appears twice in one sample of ${name}`);
+      b0 = i;
+      while (i < n && (line.charCodeAt(i) === SPACE || line.charCodeAt(i) === TAB)) i++;
+      if (i !== b0) canonical = false;
+      if (line.charCodeAt(i) !== EQUALS) throw BadExposition(lineNo, `expected "=" after label ${label} at column ${i + 1}`);
       i++;
-      blanks();
-      if (line[i] !== '"') throw BadExposition(lineNo, `the value of label ${label} must be in double quotes (column ${i + 1})`);
+      b0 = i;
+      while (i < n && (line.charCodeAt(i) === SPACE || line.charCodeAt(i) === TAB)) i++;
+      if (i !== b0) canonical = false;
+      if (line.charCodeAt(i) !== QUOTE) throw BadExposition(lineNo, `the value of label ${label} must be in double quotes (column ${i + 1})`);
+      const vs = ++i;
+      for (;;) {
+        const q = line.indexOf('"', i);
+        if (q < 0) throw BadExposition(lineNo, `the value of label ${label} has no closing quote`);
+        // a quote after an odd number of backslashes is part of the value
+        let b = q - 1;
+        while (b >= vs && line.charCodeAt(b) === BACKSLASH) b--;
+        i = q;
+        if ((q - 1 - b) % 2 === 0) break;
+        i = q + 1;
+      }
+      const raw = line.slice(vs, i);
+      labels.push([label, unescape(raw, lineNo, true)]);
       i++;
-      const vs = i;
-      while (i < n && line[i] !== '"') i += line[i] === '\\' ? 2 : 1;
-      if (i >= n) throw BadExposition(lineNo, `the value of label ${label} has no closing quote`);
-      labels.push([label, unescape(line.slice(vs, i), lineNo, true)]);
-      i++;
-      blanks();
-      if (line[i] === ',') {
+      b0 = i;
+      while (i < n && (line.charCodeAt(i) === SPACE || line.charCodeAt(i) === TAB)) i++;
+      if (i !== b0) canonical = false;
+      const c = line.charCodeAt(i);
+      if (c === COMMA) {
         i++;
         continue;
       }
-      if (line[i] === '}') {
+      if (c === CLOSE) {
+        if (canonical) labelText = line.slice(open, i);
         i++;
         break;
       }
       throw BadExposition(lineNo, `expected "," or "}" after label ${label} at column ${i + 1}`);
     }
   }
-  const rest = line.slice(i);
-  if (!/^[ \t]/.test(rest)) throw BadExposition(lineNo, `expected a blank and a value after ${name}`);
-  const tokens = rest.trim().split(/[ \t]+/);
-  if (tokens.length > 2) throw BadExposition(lineNo, `unexpected text after the value and timestamp of ${name}`);
-  const value = parseValue(tokens[0]!);
-  if (value === undefined) throw BadExposition(lineNo, `${JSON.stringify(tokens[0])} is not a number (value of ${name})`);
-  const sample: Sample = { name, labels, value };
-  if (tokens.length === 2) {
-    if (!/^-?\d{1,19}$/.test(tokens[1]!)) throw BadExposition(lineNo, `${JSON.stringify(tokens[1])} is not a timestamp in milliseconds`);
-    sample.timestampMs = Number(tokens[1]);
+  const seriesEnd = i;
+  if (i >= n || (line.charCodeAt(i) !== SPACE && line.charCodeAt(i) !== TAB)) throw BadExposition(lineNo, `expected a blank and a value after ${name}`);
+  while (i < n && (line.charCodeAt(i) === SPACE || line.charCodeAt(i) === TAB)) i++;
+  let e = i;
+  while (e < n && line.charCodeAt(e) !== SPACE && line.charCodeAt(e) !== TAB) e++;
+  const valueText = line.slice(i, e);
+  const value = parseValue(valueText);
+  if (value === undefined) throw BadExposition(lineNo, `${JSON.stringify(valueText)} is not a number (value of ${name})`);
+  const sample: Sample = labelText === undefined ? { name, labels, value } : { name, labels, value, labelText };
+  i = e;
+  while (i < n && (line.charCodeAt(i) === SPACE || line.charCodeAt(i) === TAB)) i++;
+  if (i < n) {
+    e = i;
+    while (e < n && line.charCodeAt(e) !== SPACE && line.charCodeAt(e) !== TAB) e++;
+    const ts = line.slice(i, e);
+    i = e;
+    while (i < n && (line.charCodeAt(i) === SPACE || line.charCodeAt(i) === TAB)) i++;
+    if (i < n) throw BadExposition(lineNo, `unexpected text after the value and timestamp of ${name}`);
+    if (!/^-?\d{1,19}$/.test(ts)) throw BadExposition(lineNo, `${JSON.stringify(ts)} is not a timestamp in milliseconds`);
+    sample.timestampMs = Number(ts);
   }
-  return sample;
+  return { sample, seriesEnd };
 }
 
 /** Go's ParseFloat as Prometheus uses it, without hex floats: decimals, NaN, ±Inf. */
@@ -240,7 +293,10 @@ export function formatValue(v: number): string {
   return String(v);
 }
 
+const NEEDS_ESCAPE = /[\\"\n]/;
+
 function escapeLabelValue(v: string): string {
+  if (!NEEDS_ESCAPE.test(v)) return v;
   return v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
 }
 
@@ -250,7 +306,12 @@ function escapeHelp(v: string): string {
 
 export function formatLabels(labels: Labels): string {
   if (labels.length === 0) return '';
-  return `{${labels.map(([k, v]) => `${k}="${escapeLabelValue(v)}"`).join(',')}}`;
+  let out = '{';
+  for (let i = 0; i < labels.length; i++) {
+    const [k, v] = labels[i]!;
+    out += `${i === 0 ? '' : ','}${k}="${escapeLabelValue(v)}"`;
+  }
+  return `${out}}`;
 }
 
 /** One HELP and one TYPE line per family, then its samples; ends with a newline. */
@@ -260,7 +321,8 @@ export function renderExposition(families: readonly MetricFamily[]): string {
     if (f.help !== undefined) out.push(`# HELP ${f.name} ${escapeHelp(f.help)}`);
     out.push(`# TYPE ${f.name} ${f.type}`);
     for (const s of f.samples) {
-      out.push(`${s.name}${formatLabels(s.labels)} ${formatValue(s.value)}${s.timestampMs === undefined ? '' : ` ${s.timestampMs}`}`);
+      const labels = s.labelText !== undefined ? `{${s.labelText}}` : formatLabels(s.labels);
+      out.push(`${s.name}${labels} ${formatValue(s.value)}${s.timestampMs === undefined ? '' : ` ${s.timestampMs}`}`);
     }
   }
   return out.length === 0 ? '' : `${out.join('\n')}\n`;
