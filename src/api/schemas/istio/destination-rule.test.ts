@@ -127,6 +127,15 @@ describe('DestinationRule: errors point at the field', () => {
       message: 'required field is missing',
     },
     {
+      name: 'PASSTHROUGH (the proxy cannot keep the dialled address)',
+      text: dr(yaml`
+        trafficPolicy:
+          loadBalancer: {simple: PASSTHROUGH}
+      `),
+      at: 'istio.yaml:8:28: spec.trafficPolicy.loadBalancer.simple',
+      message: 'meshbox does not support PASSTHROUGH yet',
+    },
+    {
       name: 'an unknown load balancer',
       text: dr(yaml`
         trafficPolicy:

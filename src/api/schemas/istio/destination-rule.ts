@@ -12,7 +12,6 @@ import {
   integer,
   nonEmptyString,
   object,
-  oneOf,
   rejected,
   required,
   string,
@@ -20,6 +19,7 @@ import {
   type Check,
   type Schema,
 } from '../../schema.js';
+import { suggest } from '../../suggest.js';
 import { isPlainObject } from '../../walk-schema.js';
 import { kindSchema } from '../meta.js';
 import { duration, exportTo, istioDuration, istioHost, labels, numberAt, port, subsetName, workloadSelectorRejected } from './common.js';
@@ -33,6 +33,8 @@ function isPrime(n: number): boolean {
   for (let d = 2; d * d <= n; d++) if (n % d === 0) return false;
   return true;
 }
+
+const SIMPLE_LB: readonly string[] = ['UNSPECIFIED', 'ROUND_ROBIN', 'LEAST_REQUEST', 'LEAST_CONN', 'RANDOM'];
 
 const HASH_KEYS = ['httpHeaderName', 'httpCookie', 'useSourceIp', 'httpQueryParameterName'];
 
@@ -70,7 +72,16 @@ const consistentHash = object(
 
 const loadBalancer = object(
   {
-    simple: oneOf('UNSPECIFIED', 'ROUND_ROBIN', 'LEAST_REQUEST', 'LEAST_CONN', 'RANDOM', 'PASSTHROUGH'),
+    simple: nonEmptyString({
+      name: 'simple',
+      check(v) {
+        if (SIMPLE_LB.includes(v)) return undefined;
+        // The proxy would balance over the service's endpoints instead of keeping the dialled address.
+        if (v === 'PASSTHROUGH') return 'meshbox does not support PASSTHROUGH yet (it cannot send to the address the client dialled); use ROUND_ROBIN or LEAST_REQUEST';
+        const close = suggest(v, SIMPLE_LB);
+        return `unsupported value ${JSON.stringify(v)}${close ? ` (did you mean ${close}?)` : ''}: use one of ${SIMPLE_LB.join(', ')}`;
+      },
+    }),
     consistentHash,
     localityLbSetting: rejected(NOT_YET('localityLbSetting', 'every endpoint runs on this one machine, in one locality')),
     warmupDurationSecs: rejected(NOT_YET('warmupDurationSecs', 'new endpoints get their full share at once')),

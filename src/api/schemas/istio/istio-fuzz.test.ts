@@ -66,7 +66,7 @@ const SEEDS: KubeObject[] = [
     metadata: { name: 'db' },
     spec: {
       hosts: ['db.internal'],
-      addresses: ['10.0.0.0/24'],
+      addresses: ['10.0.0.9'],
       ports: [{ number: 5432, name: 'tcp', protocol: 'TCP' }],
       resolution: 'STATIC',
       endpoints: [{ address: '10.0.0.5', ports: { tcp: 5433 } }],
@@ -79,7 +79,7 @@ const SEEDS: KubeObject[] = [
     spec: {
       workloadSelector: { labels: { app: 'a' } },
       egress: [{ port: { number: 80, protocol: 'HTTP', name: 'http' }, hosts: ['./*'] }, { hosts: ['istio-system/*'] }],
-      outboundTrafficPolicy: { mode: 'REGISTRY_ONLY' },
+      outboundTrafficPolicy: { mode: 'ALLOW_ANY' },
     },
   },
 ];

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { validateObject } from '../../validate.js';
-import { assertClean, assertIssue, yaml } from './test-support.js';
+import { assertClean, assertIssue, errorsOf, yaml } from './test-support.js';
 
 const SE_HEAD = yaml`
   apiVersion: networking.istio.io/v1
@@ -17,7 +17,7 @@ function se(body: string): string {
 }
 
 describe('ServiceEntry', () => {
-  it('loads the egress task entries (DNS, STATIC, NONE; v1, v1beta1, v1alpha3)', () => {
+  it('loads STATIC entries and DNS entries with IP endpoints (v1, v1beta1, v1alpha3)', () => {
     for (const version of ['v1', 'v1beta1', 'v1alpha3']) {
       assertClean(yaml`
         apiVersion: networking.istio.io/${version}
@@ -32,15 +32,16 @@ describe('ServiceEntry', () => {
             name: http
             protocol: HTTP
           resolution: DNS
+          endpoints:
+          - address: 10.30.0.4
           location: MESH_EXTERNAL
       `);
     }
     assertClean(se(yaml`
       hosts: [mydb.shop.internal]
-      addresses: [10.20.0.0/24, 10.20.1.5]
+      addresses: [10.20.1.4, 10.20.1.5, "fd00::5"]
       ports:
       - {number: 5432, name: tcp-pg, protocol: TCP, targetPort: 15432}
-      location: MESH_INTERNAL
       resolution: STATIC
       endpoints:
       - address: 10.20.0.7
@@ -50,11 +51,18 @@ describe('ServiceEntry', () => {
       - address: 10.20.0.8
       exportTo: ["*"]
     `));
-    assertClean(se(yaml`
-      hosts: ["*.wikipedia.org"]
-      ports: [{number: 80, name: http, protocol: HTTP}]
-      resolution: NONE
-    `));
+  });
+
+  it('warns that MESH_INTERNAL behaves like MESH_EXTERNAL until mTLS', () => {
+    const text = se(yaml`
+      hosts: [db.internal]
+      ports: [{number: 5432, name: tcp, protocol: TCP}]
+      location: MESH_INTERNAL
+      resolution: STATIC
+      endpoints: [{address: 10.0.0.1}]
+    `);
+    assert.deepEqual(errorsOf(text), []);
+    assertIssue(text, 'istio.yaml:8:13: spec.location', 'treats it like MESH_EXTERNAL', 'warnings');
   });
 
   const cases: { name: string; text: string; at: string; message: string }[] = [
@@ -80,24 +88,67 @@ describe('ServiceEntry', () => {
       message: 'resolution STATIC needs an IP address here',
     },
     {
-      name: 'NONE with endpoints',
+      name: 'resolution NONE (traffic to the dialled address)',
       text: se(yaml`
         hosts: [db.internal]
         ports: [{number: 5432, name: tcp, protocol: TCP}]
-        endpoints: [{address: 10.0.0.1}]
+        resolution: NONE
       `),
-      at: 'istio.yaml:8:3: spec.endpoints',
-      message: 'resolution NONE takes no endpoints',
+      at: 'istio.yaml:8:15: spec.resolution',
+      message: 'resolution NONE sends traffic to the address the client dialled; meshbox cannot send traffic to the address the client dialled yet; set resolution: STATIC',
     },
     {
-      name: 'DNS of a wildcard host without endpoints',
+      name: 'no resolution (Istio\'s default NONE)',
       text: se(yaml`
-        hosts: ["*.example.com"]
+        hosts: [db.internal]
+        ports: [{number: 5432, name: tcp, protocol: TCP}]
+      `),
+      at: 'istio.yaml:6:3: spec.resolution',
+      message: 'resolution is missing, so it is NONE',
+    },
+    {
+      name: 'DNS without endpoints (the hosts would be resolved)',
+      text: se(yaml`
+        hosts: [httpbin.org]
         ports: [{number: 80, name: http, protocol: HTTP}]
         resolution: DNS
       `),
+      at: 'istio.yaml:6:3: spec.endpoints',
+      message: 'meshbox does not resolve DNS names for a ServiceEntry yet; set resolution: STATIC',
+    },
+    {
+      name: 'DNS with a DNS name endpoint',
+      text: se(yaml`
+        hosts: [api.example.com]
+        ports: [{number: 80, name: http, protocol: HTTP}]
+        resolution: DNS
+        endpoints: [{address: lb.example.com}]
+      `),
+      at: 'istio.yaml:9:25: spec.endpoints[0].address',
+      message: '"lb.example.com" is a DNS name; meshbox does not resolve DNS names',
+    },
+    {
+      name: 'a wildcard host',
+      text: se(yaml`
+        hosts: ["*.wikipedia.org"]
+        ports: [{number: 80, name: http, protocol: HTTP}]
+        resolution: STATIC
+        endpoints: [{address: 10.0.0.1}]
+      `),
       at: 'istio.yaml:6:11: spec.hosts[0]',
-      message: 'they cannot be wildcards',
+      message: 'meshbox does not support wildcard ServiceEntry hosts (*.wikipedia.org) yet; list each host',
+    },
+    {
+      name: 'a CIDR address (nothing routes a range)',
+      text: se(yaml`
+        hosts: [db.internal]
+        addresses: [10.20.0.0/24]
+        ports: [{number: 5432, name: tcp, protocol: TCP}]
+        resolution: STATIC
+        endpoints: [{address: 10.0.0.1}]
+      `),
+      at: 'istio.yaml:7:15: spec.addresses[0]',
+      message: 'meshbox does not support address ranges (10.20.0.0/24) yet',
     },
     {
       name: 'DNS_ROUND_ROBIN is not supported yet',
@@ -147,7 +198,7 @@ describe('ServiceEntry', () => {
         ports: [{number: 80, name: http, protocol: HTTP}]
       `),
       at: 'istio.yaml:7:15: spec.addresses[0]',
-      message: 'is not an IP address or CIDR',
+      message: 'is not an IP address',
     },
     {
       name: 'no ports',
@@ -205,22 +256,12 @@ describe('ServiceEntry: more of Istio\'s rules', () => {
       message: 'required field is missing',
     },
     {
-      name: 'a CIDR address with DNS resolution',
-      text: se(yaml`
-        hosts: [db.internal]
-        addresses: [10.1.0.0/16]
-        ports: [{number: 5432, name: tcp, protocol: TCP}]
-        resolution: DNS
-      `),
-      at: 'istio.yaml:7:15: spec.addresses[0]',
-      message: 'CIDR addresses need resolution NONE or STATIC, not DNS',
-    },
-    {
       name: 'several hosts on a TCP port',
       text: se(yaml`
         hosts: [a.example.com, b.example.com]
         ports: [{number: 5432, name: tcp, protocol: TCP}]
-        resolution: DNS
+        resolution: STATIC
+        endpoints: [{address: 10.0.0.1}]
       `),
       at: 'istio.yaml:6:3: spec.hosts',
       message: 'several hosts with a non-HTTP port (ports[0]) cannot be told apart',
@@ -242,7 +283,8 @@ describe('ServiceEntry: more of Istio\'s rules', () => {
     assertClean(se(yaml`
       hosts: [a.example.com, b.example.com]
       ports: [{number: 80, name: http, protocol: HTTP}]
-      resolution: DNS
+      resolution: STATIC
+      endpoints: [{address: 10.0.0.1}]
       exportTo: ["~"]
     `));
   });

@@ -1,6 +1,9 @@
 /**
  * ServiceEntry (networking.istio.io v1, v1beta1, v1alpha3): hosts the mesh should know about
  * besides the Services, with Istio's rules tying resolution to endpoints (validateServiceEntry).
+ * meshbox routes a ServiceEntry host by name (the Host header) or by one of its single
+ * addresses to its endpoints' IP addresses, so what needs more is refused: resolution NONE
+ * (the default: the address the client dialled), DNS names to resolve, wildcard hosts and CIDRs.
  */
 import { cidr, dns1123Label, dns1123Subdomain, ipAddress, type Format } from '../../formats.js';
 import {
@@ -21,10 +24,17 @@ import { exportToList, istioHost, labels, port, protocolName, workloadSelectorRe
 
 const NO_TLS = 'meshbox cannot route TLS by SNI yet; for TLS passthrough to this host use protocol TCP on its own port';
 
-const addressOrCidr: Format = {
+const singleAddress: Format = {
   name: 'address',
-  check: (v) => (ipAddress.check(v) === undefined || cidr.check(v) === undefined ? undefined : `${JSON.stringify(v)} is not an IP address or CIDR (e.g. "10.0.0.5" or "10.0.0.0/24")`),
+  check(v) {
+    if (ipAddress.check(v) === undefined) return undefined;
+    if (cidr.check(v) === undefined) return `meshbox does not support address ranges (${v}) yet: a proxy routes by host name or single address; list single addresses (e.g. "10.0.0.5")`;
+    return `${JSON.stringify(v)} is not an IP address (e.g. "10.0.0.5")`;
+  },
 };
+
+const NO_PASSTHROUGH = 'meshbox cannot send traffic to the address the client dialled yet; set resolution: STATIC with the IP addresses as endpoints';
+const NO_DNS = 'meshbox does not resolve DNS names for a ServiceEntry yet; set resolution: STATIC with the IP addresses as endpoints';
 
 const RESOLUTION: Format = {
   name: 'resolution',
@@ -52,6 +62,13 @@ const endpoint = object({
   serviceAccount: rejected('endpoint identities wait for the mTLS milestone; remove serviceAccount'),
 });
 
+function serviceEntryHost(v: string): string | undefined {
+  if (v === '*') return 'a ServiceEntry cannot cover every host ("*"); name the hosts, e.g. "api.example.com"';
+  // A wildcard entry needs the dialled address (NONE) or a resolver per name (DNS): neither exists yet.
+  if (v.startsWith('*.')) return `meshbox does not support wildcard ServiceEntry hosts (${v}) yet; list each host, e.g. "api${v.slice(1)}"`;
+  return istioHost.check(v);
+}
+
 const addressIsIp = (address: unknown) => typeof address === 'string' && ipAddress.check(address) === undefined;
 
 /** Istio's rules: which endpoints each resolution takes, and ports named consistently. */
@@ -60,7 +77,8 @@ const checkResolution: Check = (spec: Record<string, unknown>, ctx) => {
   const hosts = Array.isArray(spec.hosts) ? spec.hosts : [];
   switch (spec.resolution ?? 'NONE') {
     case 'NONE':
-      if (endpoints.length > 0) ctx.error(['endpoints'], 'resolution NONE takes no endpoints (traffic goes to the address the client asked for); use STATIC or DNS, or remove endpoints', 'key');
+      if (spec.resolution === undefined) ctx.error(['resolution'], `resolution is missing, so it is NONE (traffic goes to the address the client dialled); ${NO_PASSTHROUGH}`, 'missing');
+      else ctx.error(['resolution'], `resolution NONE sends traffic to the address the client dialled; ${NO_PASSTHROUGH}`);
       break;
     case 'STATIC':
       if (endpoints.length === 0) ctx.error(['endpoints'], 'resolution STATIC needs endpoints with IP addresses', 'missing');
@@ -71,17 +89,12 @@ const checkResolution: Check = (spec: Record<string, unknown>, ctx) => {
       });
       break;
     case 'DNS':
-      if (endpoints.length === 0) {
-        hosts.forEach((h, i) => {
-          if (typeof h === 'string' && h.startsWith('*')) {
-            ctx.error(['hosts', i], 'resolution DNS without endpoints resolves the hosts themselves, so they cannot be wildcards; name the host or add endpoints');
-          }
-        });
-      }
+      // With IP endpoints DNS resolution is STATIC (an IP resolves to itself); names need a resolver.
+      if (endpoints.length === 0) ctx.error(['endpoints'], `resolution DNS without endpoints resolves the hosts themselves; ${NO_DNS}`, 'missing');
       endpoints.forEach((e, i) => {
-        if (isPlainObject(e) && typeof e.address === 'string' && !addressIsIp(e.address) && istioHost.check(e.address) !== undefined) {
-          ctx.error(['endpoints', i, 'address'], `${JSON.stringify(e.address)} is neither an IP address nor a DNS name`);
-        }
+        if (!isPlainObject(e) || typeof e.address !== 'string' || addressIsIp(e.address)) return;
+        if (istioHost.check(e.address) !== undefined) ctx.error(['endpoints', i, 'address'], `${JSON.stringify(e.address)} is neither an IP address nor a DNS name`);
+        else ctx.error(['endpoints', i, 'address'], `${JSON.stringify(e.address)} is a DNS name; ${NO_DNS}`);
       });
       break;
   }
@@ -95,10 +108,9 @@ const checkResolution: Check = (spec: Record<string, unknown>, ctx) => {
   });
   if (ports.length === 0) ctx.error(['ports'], 'a ServiceEntry needs ports: the mesh only captures the ports it knows', 'missing');
   const resolution = spec.resolution ?? 'NONE';
-  if (resolution !== 'NONE' && resolution !== 'STATIC' && Array.isArray(spec.addresses)) {
-    spec.addresses.forEach((a, i) => {
-      if (typeof a === 'string' && a.includes('/')) ctx.error(['addresses', i], `CIDR addresses need resolution NONE or STATIC, not ${String(resolution)}; list single addresses instead`);
-    });
+  // Istio's mesh-internal entries get mTLS; meshbox has none yet, so both locations behave alike.
+  if (spec.location === 'MESH_INTERNAL') {
+    ctx.warn(['location'], 'MESH_INTERNAL is accepted, but until the mTLS milestone meshbox treats it like MESH_EXTERNAL (plain traffic to the endpoints)', 'value');
   }
   // plain TCP carries no host name, so the proxy could not tell several hosts apart
   if (resolution !== 'NONE' && hosts.length > 1) {
@@ -110,9 +122,9 @@ const checkResolution: Check = (spec: Record<string, unknown>, ctx) => {
 export const serviceEntrySpec = object(
   {
     hosts: required(
-      array(nonEmptyString({ name: 'host', check: (v) => (v === '*' ? 'a ServiceEntry cannot cover every host ("*"); name the hosts, e.g. "api.example.com" or "*.example.com"' : istioHost.check(v)) }), { minItems: 1 }),
+      array(nonEmptyString({ name: 'host', check: serviceEntryHost }), { minItems: 1 }),
     ),
-    addresses: array(nonEmptyString(addressOrCidr)),
+    addresses: array(nonEmptyString(singleAddress)),
     ports: array(servicePort, {}, uniqueBy('number', 'port number'), uniqueBy('name', 'port name')),
     location: oneOf('MESH_EXTERNAL', 'MESH_INTERNAL'),
     resolution: nonEmptyString(RESOLUTION),

@@ -18,7 +18,7 @@ function sc(body: string): string {
 }
 
 describe('Sidecar', () => {
-  it('loads the documentation examples (namespace default, workload egress scoping, REGISTRY_ONLY)', () => {
+  it('loads the documentation examples (namespace default, workload egress scoping per port)', () => {
     for (const version of ['v1', 'v1beta1', 'v1alpha3']) {
       assertClean(yaml`
         apiVersion: networking.istio.io/${version}
@@ -37,16 +37,9 @@ describe('Sidecar', () => {
       workloadSelector:
         labels:
           app: ratings
-      ingress:
-      - port:
-          number: 9080
-          protocol: HTTP
-          name: somename
-        defaultEndpoint: 127.0.0.1:8080
       egress:
       - port:
           number: 9080
-          protocol: HTTP
           name: egresshttp
         hosts:
         - "prod-us1/*"
@@ -54,8 +47,18 @@ describe('Sidecar', () => {
         - "istio-system/*"
         - "~/*"
       outboundTrafficPolicy:
-        mode: REGISTRY_ONLY
+        mode: ALLOW_ANY
     `));
+  });
+
+  it('warns that an egress port protocol has no effect (the Service port decides)', () => {
+    const text = sc(yaml`
+      egress:
+      - port: {number: 9080, protocol: HTTP, name: http}
+        hosts: ["./*"]
+    `);
+    assert.deepEqual(load(text).issues, []);
+    assertIssue(text, 'istio.yaml:8:26: spec.egress[0].port.protocol', 'has no effect in meshbox', 'warnings');
   });
 
   const cases: { name: string; text: string; at: string; message: string }[] = [
@@ -108,14 +111,33 @@ describe('Sidecar', () => {
       message: 'meshbox does not support captureMode NONE yet',
     },
     {
-      name: 'an ingress defaultEndpoint on a unix socket',
+      name: 'ingress listeners (the inbound side follows the pod\'s ports)',
       text: sc(yaml`
         ingress:
         - port: {number: 9080, protocol: HTTP, name: http}
-          defaultEndpoint: unix:///var/run/app.sock
+          defaultEndpoint: 127.0.0.1:8080
       `),
-      at: 'istio.yaml:9:22: spec.ingress[0].defaultEndpoint',
-      message: 'must be 127.0.0.1:PORT, 0.0.0.0:PORT, [::1]:PORT, [::]:PORT or :PORT (meshbox does not support unix sockets here yet)',
+      at: 'istio.yaml:7:3: spec.ingress',
+      message: 'meshbox does not support Sidecar ingress listeners yet; remove it',
+    },
+    {
+      name: 'an egress bind address',
+      text: sc(yaml`
+        egress:
+        - port: {number: 9080, name: http}
+          bind: 127.0.0.2
+          hosts: ["./*"]
+      `),
+      at: 'istio.yaml:9:5: spec.egress[0].bind',
+      message: 'meshbox does not support egress bind yet; remove it',
+    },
+    {
+      name: 'REGISTRY_ONLY (unknown hosts get no passthrough either way yet)',
+      text: sc(yaml`
+        outboundTrafficPolicy: {mode: REGISTRY_ONLY}
+      `),
+      at: 'istio.yaml:7:33: spec.outboundTrafficPolicy.mode',
+      message: 'meshbox does not support mode REGISTRY_ONLY yet; remove it',
     },
     {
       name: 'an empty Sidecar',
@@ -123,12 +145,12 @@ describe('Sidecar', () => {
         workloadSelector: {labels: {app: x}}
       `),
       at: 'istio.yaml:6:1: spec',
-      message: 'a Sidecar needs egress, ingress or outboundTrafficPolicy',
+      message: 'a Sidecar needs egress or outboundTrafficPolicy',
     },
   ];
   for (const c of cases) it(c.name, () => assertIssue(c.text, c.at, c.message));
 
-  it('rejects ingress tls and connectionPool, egressProxy and inboundConnectionPool, naming the field', () => {
+  it('rejects ingress, egressProxy and inboundConnectionPool, naming the field', () => {
     const issues = validateObject({
       apiVersion: 'networking.istio.io/v1',
       kind: 'Sidecar',
@@ -141,8 +163,7 @@ describe('Sidecar', () => {
     });
     assert.deepEqual(issues.map((i) => i.field).sort(), [
       'spec.inboundConnectionPool',
-      'spec.ingress[0].connectionPool',
-      'spec.ingress[0].tls',
+      'spec.ingress',
       'spec.outboundTrafficPolicy.egressProxy',
     ]);
     assert.ok(issues.every((i) => i.message.startsWith('not supported by meshbox: ') && /remove/.test(i.message)));
@@ -150,14 +171,7 @@ describe('Sidecar', () => {
 });
 
 describe('Sidecar: more of Istio\'s rules', () => {
-  it('refuses two ingress listeners on one port and targetPort', () => {
-    assertIssue(sc(yaml`
-      ingress:
-      - port: {number: 9080, protocol: HTTP, name: a}
-        defaultEndpoint: 127.0.0.1:8080
-      - port: {number: 9080, protocol: HTTP, name: b}
-        defaultEndpoint: ":8081"
-    `), 'istio.yaml:10:20: spec.ingress[1].port.number', 'port 9080 already has an ingress listener at ingress[0]');
+  it('refuses targetPort', () => {
     assertIssue(sc(yaml`
       egress:
       - port: {number: 80, targetPort: 8080}

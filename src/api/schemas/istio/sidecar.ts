@@ -1,10 +1,11 @@
 /**
  * Sidecar (networking.istio.io v1, v1beta1, v1alpha3): which hosts a workload's proxy learns
- * about (egress host scoping) and what it does with unknown destinations. Ingress listeners are
- * accepted only in their simple form (a port and where to send it).
+ * about (egress host scoping, per port when an egress listener names one). Ingress listeners,
+ * bind addresses and REGISTRY_ONLY are refused: the sidecar's inbound side follows the pod's
+ * ports and its outbound side captures every address with iptables.
  */
-import { dns1123Label, dns1123Subdomain, ipAddress } from '../../formats.js';
-import { array, nonEmptyString, object, oneOf, rejected, required, type Check } from '../../schema.js';
+import { dns1123Label, dns1123Subdomain } from '../../formats.js';
+import { array, ignored, nonEmptyString, object, rejected, required, type Check } from '../../schema.js';
 import { isPlainObject } from '../../walk-schema.js';
 import { kindSchema } from '../meta.js';
 import { labels, namespacedHost, port, protocolName } from './common.js';
@@ -13,7 +14,11 @@ const NOT_YET = (what: string, instead: string) => `meshbox does not support ${w
 
 const listenerPort = object({
   number: required(port),
-  protocol: nonEmptyString(protocolName(['HTTP', 'HTTP2', 'GRPC', 'TCP'], {})),
+  // The single outbound listener detects the protocol per connection and routes by the Service port's protocol.
+  protocol: ignored(
+    'the protocol of an egress port has no effect in meshbox: traffic is handled by the protocol of the Service port it reaches (port name or appProtocol); you may remove it',
+    nonEmptyString(protocolName(['HTTP', 'HTTP2', 'GRPC', 'TCP'], {})),
+  ),
   name: nonEmptyString(dns1123Label),
   targetPort: rejected('targetPort has no effect on Sidecars (Istio refuses it too); remove it'),
 });
@@ -29,37 +34,9 @@ const captureMode = nonEmptyString({
 
 const egressListener = object({
   port: listenerPort,
-  bind: nonEmptyString(ipAddress),
+  bind: rejected(NOT_YET('egress bind', 'the sidecar captures outbound traffic to every address with iptables; scope it with hosts and port')),
   captureMode,
   hosts: required(array(nonEmptyString(namespacedHost({ allowTilde: true, requireNamespace: true })), { minItems: 1 })),
-});
-
-const uniqueIngressPorts: Check = (ingress: unknown[], ctx) => {
-  const ports = new Map<unknown, number>();
-  ingress.forEach((l, i) => {
-    const number = isPlainObject(l) && isPlainObject(l.port) ? l.port.number : undefined;
-    if (number === undefined) return;
-    const first = ports.get(number);
-    if (first !== undefined) ctx.error([i, 'port', 'number'], `port ${String(number)} already has an ingress listener at ingress[${first}]`);
-    else ports.set(number, i);
-  });
-};
-
-const ingressListener = object({
-  port: required(listenerPort),
-  bind: nonEmptyString(ipAddress),
-  captureMode,
-  defaultEndpoint: nonEmptyString({
-    name: 'defaultEndpoint',
-    check(v) {
-      const m = /^(127\.0\.0\.1|0\.0\.0\.0|\[::1?\]|):(\d{1,5})$/.exec(v);
-      if (!m) return `defaultEndpoint ${JSON.stringify(v)} must be 127.0.0.1:PORT, 0.0.0.0:PORT, [::1]:PORT, [::]:PORT or :PORT (meshbox does not support unix sockets here yet)`;
-      const n = Number(m[2]);
-      return n >= 1 && n <= 65535 ? undefined : `defaultEndpoint ${JSON.stringify(v)}: port ${n} is not between 1 and 65535`;
-    },
-  }),
-  tls: rejected('TLS waits for the mTLS milestone; remove tls'),
-  connectionPool: rejected(NOT_YET('ingress connectionPool', 'set it in a DestinationRule for the service')),
 });
 
 /** Istio: one catch-all egress listener (no port), and it comes last; ports unique per listener kind. */
@@ -81,9 +58,20 @@ const checkEgress: Check = (egress: unknown[], ctx) => {
 
 const notEmpty: Check = (spec: Record<string, unknown>, ctx) => {
   if (!['egress', 'ingress', 'outboundTrafficPolicy'].some((k) => spec[k] !== undefined && spec[k] !== null)) {
-    ctx.error([], 'a Sidecar needs egress, ingress or outboundTrafficPolicy', 'missing');
+    ctx.error([], 'a Sidecar needs egress or outboundTrafficPolicy', 'missing');
   }
 };
+
+// Today the outbound listener answers a host it does not know with 404 NR, whatever the mode says;
+// REGISTRY_ONLY must not look configured while ALLOW_ANY's passthrough is missing.
+const outboundMode = nonEmptyString({
+  name: 'mode',
+  check(v) {
+    if (v === 'ALLOW_ANY') return undefined;
+    if (v === 'REGISTRY_ONLY') return 'meshbox does not support mode REGISTRY_ONLY yet; remove it (scope what the workload may reach with egress hosts instead)';
+    return `unsupported value ${JSON.stringify(v)}${v.toUpperCase().startsWith('ALLOW') ? ' (did you mean ALLOW_ANY?)' : ''}: use ALLOW_ANY`;
+  },
+});
 
 export const sidecarSpec = object(
   {
@@ -92,10 +80,10 @@ export const sidecarSpec = object(
         ctx.warn([], 'workloadSelector has no labels, so this Sidecar applies to every workload in the namespace', 'key');
       }
     }),
-    ingress: array(ingressListener, {}, uniqueIngressPorts),
+    ingress: rejected(NOT_YET('Sidecar ingress listeners', 'the sidecar forwards each port of the pod to the app on 127.0.0.1, as the Service targetPort says')),
     egress: array(egressListener, {}, checkEgress),
     outboundTrafficPolicy: object({
-      mode: oneOf('REGISTRY_ONLY', 'ALLOW_ANY'),
+      mode: outboundMode,
       egressProxy: rejected(NOT_YET('outboundTrafficPolicy.egressProxy', 'unknown destinations go out directly with ALLOW_ANY')),
     }),
     inboundConnectionPool: rejected(NOT_YET('inboundConnectionPool', 'set connectionPool in a DestinationRule')),
