@@ -7,6 +7,7 @@
  */
 import type { Command } from 'commander';
 import type { IncomingMessage } from 'node:http';
+import { describeError } from '../../core/errors.js';
 import { parseExposition } from '../../meshconfig/telemetry/prometheus-text.js';
 import type { CliContext } from '../context.js';
 import { Usage } from '../errors.js';
@@ -61,11 +62,19 @@ async function top(ctx: CliContext, opts: { namespace: string | undefined; inter
   const tty = (ctx.io.stdout as { isTTY?: boolean }).isTTY === true;
   let first = true;
   while (await sleep(opts.intervalMs, signal)) {
-    const cur = await sample(ctx);
-    const rows = serviceRates(prev, cur, opts.namespace === undefined ? {} : { namespace: opts.namespace });
-    prev = cur;
-    const title = `meshbox top: ${where}, last ${opts.intervalMs / 1000}s, ${new Date(cur.atMs).toISOString().slice(11, 19)} UTC`;
-    const body = rows.length === 0 ? `No mesh services with request metrics in ${where}.\n` : table(rows);
+    let body: string;
+    let at = ctx.io.now();
+    try {
+      const cur = await sample(ctx);
+      const rows = serviceRates(prev, cur, opts.namespace === undefined ? {} : { namespace: opts.namespace });
+      prev = cur;
+      at = cur.atMs;
+      body = rows.length === 0 ? `No mesh services with request metrics in ${where}.\n` : table(rows);
+    } catch (err) {
+      // a live view outlasts a daemon restart: say what failed and try again next interval
+      body = `error: ${describeError(err)}\n`;
+    }
+    const title = `meshbox top: ${where}, last ${opts.intervalMs / 1000}s, ${new Date(at).toISOString().slice(11, 19)} UTC`;
     const lines = [title, '', ...body.trimEnd().split('\n')];
     if (tty) {
       ctx.out(`${first ? CLEAR_SCREEN : ''}${HOME}${lines.map((l) => l + CLEAR_LINE_END).join('\n')}\n${CLEAR_BELOW}`);
