@@ -9,14 +9,12 @@ import { resourceByKind, resourceKey } from '../api/resources.js';
 import { applyDefaults } from '../api/defaults.js';
 import { validateObject } from '../api/validate.js';
 import { rfc3339 } from '../core/clock.js';
-import { analyzeMesh, type AnalyzeOptions } from '../controlplane/analyze/index.js';
+import { analyzeMesh, MESH_KINDS, type AnalyzeOptions } from '../controlplane/analyze/index.js';
 import type { AnalyzeResponse, Finding } from '../meshconfig/xds/status.js';
 import type { Store } from '../store/types.js';
 import { BadRequest, BodyTooLarge, InvalidObject, MethodNotAllowed } from './api-errors.js';
 import { sendError, sendJson } from './api-status.js';
 
-/** The kinds analysis reads; listing only these keeps an apply's analysis cheap. */
-const ANALYZED_KINDS = ['Service', 'ServiceEntry', 'DestinationRule', 'VirtualService', 'Gateway', 'Sidecar'] as const;
 const MAX_BODY = 3 * 1024 * 1024;
 
 function keyOf(o: KubeObject): string {
@@ -24,7 +22,8 @@ function keyOf(o: KubeObject): string {
 }
 
 export function storedMeshObjects(store: Store): KubeObject[] {
-  return ANALYZED_KINDS.flatMap((kind) => store.list(resourceKey(resourceByKind(kind)!)).items);
+  // only the kinds analysis reads: keeps an apply's analysis cheap
+  return MESH_KINDS.flatMap((kind) => store.list(resourceKey(resourceByKind(kind)!)).items);
 }
 
 /**
@@ -61,11 +60,12 @@ export function findingsAbout(findings: readonly Finding[], objects: readonly Ku
 
 /**
  * apply's warnings: the findings about the objects just applied (a dry run analyses them over the
- * store, which the dry run left unchanged). Analysis never fails an apply that succeeded.
+ * store, which the dry run left unchanged), without the schema's warnings, which the CLI printed
+ * with file positions before it sent the apply. Analysis never fails an apply that succeeded.
  */
 export function applyAnalysis(store: Store, applied: readonly KubeObject[], dryRun: boolean): Finding[] {
   try {
-    return findingsAbout(analyzeStore(store, dryRun ? applied : []), applied);
+    return findingsAbout(analyzeStore(store, dryRun ? applied : [], { schemaWarnings: false }), applied);
   } catch {
     return [];
   }

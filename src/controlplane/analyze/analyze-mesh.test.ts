@@ -5,12 +5,20 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { KubeObject } from '../../api/types.js';
 import type { Finding } from '../../meshconfig/xds/status.js';
-import { bookinfo, dr, gateway, service, vs } from '../translate/fixtures.js';
+import { bookinfo as bookinfoWithDeprecatedPercent, dr, gateway, service, vs } from '../translate/fixtures.js';
 import type { MeshState, ServiceEntry } from '../translate/mesh-types.js';
 import { analyzeMesh } from './analyze-mesh.js';
 import { FINDING_CODES } from './finding-codes.js';
 
 const LATER = '2026-02-01T00:00:00Z';
+
+/** bookinfo without its deprecated fault.abort.percent (a schema warning the last tests look at). */
+function bookinfo(): MeshState {
+  const state = bookinfoWithDeprecatedPercent();
+  const ratings = state.virtualServices.find((v) => v.metadata.name === 'ratings')!;
+  ratings.spec.http![0]!.fault!.abort = { httpStatus: 503, percentage: { value: 5 } };
+  return state;
+}
 
 function objects(state: MeshState, ...extra: KubeObject[]): KubeObject[] {
   return [...state.services, ...state.serviceEntries, ...state.destinationRules, ...state.virtualServices, ...state.gateways, ...state.sidecars, ...extra];
@@ -186,6 +194,21 @@ test('findings are sorted Errors first and each (code, object, field) appears on
     'Error MBX_ANALYZE_SUBSET_UNDEFINED VirtualService shop/two spec.http[0].route[0].destination.subset',
     'Warning MBX_ANALYZE_DESTINATIONRULE_UNKNOWN_HOST DestinationRule shop/gone spec.host',
   ]);
+});
+
+test("the schema's warnings are findings: unreachable rules as MBX_ANALYZE_ROUTE_SHADOWED, the rest as MBX_ANALYZE_VALIDATION_WARNING; left out on request", () => {
+  const state = bookinfoWithDeprecatedPercent();
+  const route = [{ destination: { host: 'ratings' } }];
+  const extra = vs('shop', 'late', { hosts: ['ratings.shop'], http: [{ route }, { match: [{ uri: { prefix: '/x' } }], route }] }, LATER);
+  const all = analyzeMesh(objects(state, extra));
+  assert.deepEqual(brief(all), [
+    'Error MBX_ANALYZE_MULTIPLE_VIRTUALSERVICES VirtualService shop/late spec.hosts',
+    'Warning MBX_ANALYZE_ROUTE_SHADOWED VirtualService shop/late spec.http[1]',
+    'Warning MBX_ANALYZE_VALIDATION_WARNING VirtualService shop/ratings spec.http[0].fault.abort.percent',
+  ]);
+  assert.match(all[1]!.message, /rule \[0\] before it has no match/, "the schema's own message");
+  assert.match(all[2]!.message, /percent/);
+  assert.deepEqual(brief(analyzeMesh(objects(state, extra), { schemaWarnings: false })), ['Error MBX_ANALYZE_MULTIPLE_VIRTUALSERVICES VirtualService shop/late spec.hosts']);
 });
 
 // === the code table stays in step with the translator and the docs ===

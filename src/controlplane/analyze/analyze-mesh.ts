@@ -13,12 +13,20 @@ import { portProtocolMismatches } from './port-protocol.js';
 import { destinationRuleHost, gatewayHostConflicts, missingGateways, singlePortMismatches } from './references.js';
 import { shadowedRoutes } from './shadowed-routes.js';
 import { destinationWarnings, gatewayWarnings, meshHostConflicts } from './translator-findings.js';
+import { validationWarnings } from './validation-warnings.js';
 
 export interface AnalyzeOptions {
   /** default "cluster.local" */
   clusterDomain?: string;
+  /**
+   * Include the schema's warnings (default true). Apply leaves them out: its CLI has printed them
+   * already, with file positions.
+   */
+  schemaWarnings?: boolean;
 }
 
+/** The kinds analysis reads; the daemon lists only these from its store. */
+export const MESH_KINDS: readonly string[] = ['Service', 'ServiceEntry', 'DestinationRule', 'VirtualService', 'Gateway', 'Sidecar'];
 const SEVERITY_ORDER = { Error: 0, Warning: 1, Info: 2 } as const;
 
 /** The objects analysis reads, by kind; other kinds are ignored. */
@@ -47,6 +55,8 @@ export function analyzeMesh(objects: readonly KubeObject[], options: AnalyzeOpti
     ...gatewayWarnings(new SnapshotBuilder(index)),
     ...state.destinationRules.flatMap((dr) => destinationRuleHost(index, dr)),
     ...state.services.flatMap((svc) => portProtocolMismatches(svc)),
+    // Istio kinds only: the stored Kubernetes kinds carry the API's defaults, which the schema would warn about
+    ...(options.schemaWarnings === false ? [] : [...state.virtualServices, ...state.destinationRules, ...state.gateways, ...state.serviceEntries, ...state.sidecars].flatMap(validationWarnings)),
   ];
   // One finding per (code, object, field): the translator may see a destination once per port.
   const seen = new Set<string>();

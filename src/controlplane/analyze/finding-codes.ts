@@ -19,9 +19,10 @@ export const FINDING_CODES: Readonly<Record<string, FindingCode>> = {
   MBX_ANALYZE_SUBSET_UNDEFINED: { severity: 'Error', summary: 'a route destination subset is defined by no DestinationRule of the host', fromTranslator: true },
   MBX_ANALYZE_MULTIPLE_VIRTUALSERVICES: { severity: 'Error', summary: 'several VirtualServices claim one host in the same scope (mesh or one Gateway); only the oldest is used', fromTranslator: true },
   MBX_ANALYZE_UNSUPPORTED_SERVER: { severity: 'Warning', summary: 'a Gateway server protocol the meshbox gateway does not serve (skipped)', fromTranslator: true },
-  MBX_ANALYZE_ROUTE_SHADOWED: { severity: 'Warning', summary: 'an http route comes after a route that matches every request, so it is never used' },
+  MBX_ANALYZE_ROUTE_SHADOWED: { severity: 'Warning', summary: 'an http route comes after a route that matches every request (or repeats an earlier match), so it is never used' },
   MBX_ANALYZE_PORT_PROTOCOL_MISMATCH: { severity: 'Warning', summary: "a Service port's name prefix names another protocol than its appProtocol (appProtocol wins)" },
   MBX_ANALYZE_DESTINATIONRULE_UNKNOWN_HOST: { severity: 'Warning', summary: 'a DestinationRule host is no Service and no ServiceEntry, so the rule applies to nothing' },
+  MBX_ANALYZE_VALIDATION_WARNING: { severity: 'Warning', summary: "one of the schema's warnings (what apply prints as Warning: FILE:LINE:COL), for a stored object" },
   MBX_ANALYZE_GATEWAY_NOT_FOUND: { severity: 'Error', summary: 'a VirtualService is bound to a Gateway that does not exist' },
 };
 

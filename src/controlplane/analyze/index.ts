@@ -1,2 +1,2 @@
-export { analyzeMesh, meshStateOf, type AnalyzeOptions } from './analyze-mesh.js';
+export { analyzeMesh, meshStateOf, MESH_KINDS, type AnalyzeOptions } from './analyze-mesh.js';
 export { FINDING_CODES, toFinding, type FindingCode } from './finding-codes.js';

@@ -1,6 +1,8 @@
 /**
  * Routes that can never match: VirtualService http routes are tried in order and the first match
- * wins, so everything after a route that matches every request is dead config.
+ * wins. The schema (api/schemas/istio/virtual-service.ts, checkReachable) already warns about
+ * rules after a rule without matches and about repeated matches; this adds the rules after a
+ * rule whose match admits every request (`uri: {prefix: /}`, `{}`, `regex: .*`).
  */
 import type { HTTPMatchRequest, StringMatchIn, VirtualService } from '../translate/mesh-types.js';
 import { objectName } from '../translate/build-routes.js';
@@ -31,7 +33,8 @@ export function matchesEverything(m: HTTPMatchRequest): boolean {
 export function shadowedRoutes(vs: VirtualService): TranslationWarning[] {
   const http = vs.spec.http ?? [];
   const catchAll = http.findIndex((r) => !r.match || r.match.length === 0 || r.match.some(matchesEverything));
-  if (catchAll < 0) return [];
+  // a rule without matches is the schema's warning (shown at apply, and by analyze as a validation finding)
+  if (catchAll < 0 || !http[catchAll]!.match?.length) return [];
   const by = `spec.http[${catchAll}]${http[catchAll]?.name ? ` (${http[catchAll]!.name})` : ''}`;
   const out: TranslationWarning[] = [];
   for (let j = catchAll + 1; j < http.length; j++) {
@@ -39,7 +42,7 @@ export function shadowedRoutes(vs: VirtualService): TranslationWarning[] {
       code: 'MBX_ANALYZE_ROUTE_SHADOWED',
       object: objectName(vs),
       field: `spec.http[${j}]`,
-      message: `this route is never used: ${by} before it matches every request; move it above ${by} or give ${by} a narrower match`,
+      message: `this rule is never used: the match of ${by} before it admits every request; move it above ${by} or narrow that match`,
     });
   }
   return out;
