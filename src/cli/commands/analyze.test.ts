@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable, Writable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import { applyDefaults } from '../../api/defaults.js';
 import { validateObject } from '../../api/validate.js';
 import { SqliteStore } from '../../store/sqlite-store.js';
@@ -12,25 +12,15 @@ import { analyzeRoute } from '../../daemon/api-analyze.js';
 import { run } from '../main.js';
 import { ANALYZE_PATH } from './analyze.js';
 
-function sink(): { w: Writable; text: () => string } {
-  const chunks: Buffer[] = [];
-  const w = new Writable({
-    write(c: Buffer | string, _e, cb) {
-      chunks.push(Buffer.from(c));
-      cb();
-    },
-  });
-  return { w, text: () => Buffer.concat(chunks).toString() };
-}
-
 type Cli = (args: string[], stdin?: string) => Promise<{ code: number; out: string; err: string }>;
 
 function cliFor(dir: string): Cli {
   return async (args, stdin) => {
-    const out = sink();
-    const err = sink();
-    const code = await run(['--state-dir', dir, ...args], { stdout: out.w, stderr: err.w, stdin: Readable.from(stdin ? [stdin] : []), env: {}, now: () => 0 });
-    return { code, out: out.text(), err: err.text() };
+    // PassThroughs keep what the CLI wrote until it is read
+    const out = new PassThrough();
+    const err = new PassThrough();
+    const code = await run(['--state-dir', dir, ...args], { stdout: out, stderr: err, stdin: Readable.from(stdin ? [stdin] : []), env: {}, now: () => 0 });
+    return { code, out: String(out.read() ?? ''), err: String(err.read() ?? '') };
   };
 }
 

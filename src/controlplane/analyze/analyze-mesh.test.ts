@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { REPO_ROOT, documentedCodes } from '../../core/error-catalog.js';
 import type { KubeObject } from '../../api/types.js';
 import type { Finding } from '../../meshconfig/xds/status.js';
 import { bookinfo as bookinfoWithDeprecatedPercent, dr, gateway, service, vs } from '../translate/fixtures.js';
@@ -213,18 +213,8 @@ test("the schema's warnings are findings: unreachable rules as MBX_ANALYZE_ROUTE
 
 // === the code table stays in step with the translator and the docs ===
 
-function repoRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'package.json')) || !existsSync(join(dir, 'src'))) {
-    const up = dirname(dir);
-    if (up === dir) throw new Error('repository root not found above the test');
-    dir = up;
-  }
-  return dir;
-}
-
 test('every MBX_ANALYZE_ code the translator emits has a severity here, and docs/analyze.md lists every code', () => {
-  const root = repoRoot();
+  const root = REPO_ROOT;
   const translate = join(root, 'src', 'controlplane', 'translate');
   const emitted = new Set<string>();
   for (const f of readdirSync(translate)) {
@@ -234,6 +224,5 @@ test('every MBX_ANALYZE_ code the translator emits has a severity here, and docs
   assert.ok(emitted.size > 0, 'the translator emits analysis codes');
   for (const code of emitted) assert.ok(FINDING_CODES[code]?.fromTranslator, `${code} is emitted by the translator but not in FINDING_CODES as fromTranslator`);
   const docs = readFileSync(join(root, 'docs', 'analyze.md'), 'utf8');
-  const documented = new Set([...docs.matchAll(/`(MBX_ANALYZE_[A-Z_]+)`/g)].map((m) => m[1]!));
-  assert.deepEqual([...documented].sort(), Object.keys(FINDING_CODES).sort());
+  assert.deepEqual(documentedCodes(docs).sort(), Object.keys(FINDING_CODES).sort());
 });
