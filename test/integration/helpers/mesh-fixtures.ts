@@ -197,7 +197,8 @@ export function backendYaml(o: BackendOptions): string {
     ports: [{ name: 'http', containerPort: 8080 }],
     volumeMounts: [APP_MOUNT],
   };
-  if (o.readiness ?? true) container.readinessProbe = { httpGet: { path: '/__counts', port: 8080 }, periodSeconds: 1 };
+  // a generous timeout: on a loaded 2-core machine a 1 s probe timeout flaps a healthy pod out of its Service
+  if (o.readiness ?? true) container.readinessProbe = { httpGet: { path: '/__counts', port: 8080 }, periodSeconds: 1, timeoutSeconds: 5, failureThreshold: 3 };
   return stringify({
     apiVersion: 'apps/v1',
     kind: 'Deployment',
