@@ -51,6 +51,7 @@ export class MetricsAggregator {
   /** label sets published per target key, removed when the target goes away */
   readonly #published = new Map<string, { namespace: string; pod: string; up: boolean; reasons: Set<string> }>();
   #inFlight: Promise<MetricFamily[]> | undefined;
+  readonly #warned = new Set<string>();
   /** each target's last answer and its parse (never mutated: the merge copies samples) */
   readonly #lastParsed = new Map<string, { text: string; families: MetricFamily[] }>();
 
@@ -107,7 +108,10 @@ export class MetricsAggregator {
     const conflicts = [...merged.conflicts, ...all.conflicts];
     if (conflicts.length) {
       this.#dropped.inc({ reason: 'type_conflict' }, conflicts.length);
-      this.#log.warn({ conflicts }, 'metric families with conflicting types were left out');
+      // once per conflict, not on every scrape (`meshbox top` scrapes every 2 s)
+      const fresh = conflicts.filter((c) => !this.#warned.has(c));
+      for (const c of fresh) this.#warned.add(c);
+      if (fresh.length) this.#log.warn({ conflicts: fresh }, 'metric families with conflicting types were left out');
     }
     if (merged.duplicates + all.duplicates) this.#dropped.inc({ reason: 'duplicate' }, merged.duplicates + all.duplicates);
     return all.families;
