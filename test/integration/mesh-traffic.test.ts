@@ -14,7 +14,7 @@ import {
   docs,
   meshAppConfigMap,
   proxyAdmin,
-  runLoad,
+  runLoad as runLoadIn,
   serviceYaml,
   tcpEcho,
   tcpEchoYaml,
@@ -57,13 +57,26 @@ spec:
     - { name: v2, labels: { version: v2 } }
 `;
 
+/** load.mjs in the client pod; each run's size, wall time and achieved rate go to the test log. */
+async function runLoad(hh: typeof h, pod: string, url: string, o: LoadOptions): Promise<LoadSummary> {
+  const t0 = Date.now();
+  const s = await runLoadIn(hh, pod, url, o);
+  console.log(`load ${o.method ?? 'GET'} ${url} n=${o.n} c=${o.concurrency ?? 4}: wall ${Date.now() - t0} ms, in-pod ${s.durationMs} ms (${s.rate}/s), statuses ${JSON.stringify(s.statuses)}, p50 ${s.latencyMs.p50} ms`);
+  return s;
+}
+
 /** Ready pods whose name starts with `prefix`, once there are exactly `count` of them. */
 async function readyPods(prefix: string, count: number): Promise<Pod[]> {
-  return h.eventually(`${count} ready pod(s) ${prefix}*`, async () => {
-    const pods = (await h.list<Pod>('/api/v1/namespaces/default/pods')).filter((p) => p.metadata.name.startsWith(prefix));
-    for (const p of pods) if (p.metadata.uid) h.knownPodUids.add(p.metadata.uid);
-    return pods.length === count && pods.every(podReady) ? pods : undefined;
-  }, 150_000);
+  try {
+    return await h.eventually(`${count} ready pod(s) ${prefix}*`, async () => {
+      const pods = (await h.list<Pod>('/api/v1/namespaces/default/pods')).filter((p) => p.metadata.name.startsWith(prefix));
+      for (const p of pods) if (p.metadata.uid) h.knownPodUids.add(p.metadata.uid);
+      return pods.length === count && pods.every(podReady) ? pods : undefined;
+    }, 150_000);
+  } catch (err) {
+    const pods = await h.cli(['get', 'pods', '-o', 'wide']);
+    throw new Error(`${(err as Error).message}\n--- pods ---\n${pods.stdout}`);
+  }
 }
 
 /**
@@ -146,12 +159,12 @@ spec:
 `);
     await converge('http://reviews/', { n: 50, concurrency: 4 }, (s) => s.ok === 50 && versionShare(s, 'v1') === 1, 'the header-only VirtualService');
     const mixed = await Promise.all([
-      runLoad(h, 'client', 'http://reviews/', { n: 200, concurrency: 4, headers: { 'end-user': 'jason' } }),
-      runLoad(h, 'client', 'http://reviews/', { n: 200, concurrency: 4 }),
+      runLoad(h, 'client', 'http://reviews/', { n: 100, concurrency: 4, headers: { 'end-user': 'jason' } }),
+      runLoad(h, 'client', 'http://reviews/', { n: 100, concurrency: 4 }),
     ]);
     assert.equal(versionShare(mixed[0], 'v2'), 1, `jason → v2 only: ${JSON.stringify(mixed[0].backends)}`);
     assert.equal(versionShare(mixed[1], 'v1'), 1, `no header → v1 only: ${JSON.stringify(mixed[1].backends)}`);
-    assert.equal(mixed[0].ok + mixed[1].ok, 400);
+    assert.equal(mixed[0].ok + mixed[1].ok, 200);
   });
 
   it('retries hide a 50%-failing backend for GET and do not retry POST', async () => {
@@ -175,8 +188,10 @@ spec:
     const get = await runLoad(h, 'client', 'http://flaky/', { n: 200, concurrency: 1 });
     const mid = await backendCounts(flaky!);
     assert.ok(get.ok >= 198, `≥ 99% of GETs succeed through retries: ${JSON.stringify(get)}`);
+    // one at a time against a strict alternation, each GET's first try lands on a failing slot
+    // once the pattern is in step, and its retry on a good one: close to 2 tries per GET
     const getTries = (mid.GET ?? 0) - (before.GET ?? 0);
-    assert.ok(getTries >= 280 && getTries <= 320, `the backend saw ~1.5 tries per GET (half retried once), saw ${getTries} for 200`);
+    assert.ok(getTries >= 300 && getTries <= 400, `the failed GETs were retried (1.5-2 tries per GET), saw ${getTries} tries for 200 GETs`);
 
     const post = await runLoad(h, 'client', 'http://flaky/', { n: 200, concurrency: 1, method: 'POST' });
     const after = await backendCounts(flaky!);
@@ -208,7 +223,7 @@ spec:
     assert.deepEqual(s.flags, { UT: 6 }, JSON.stringify(s));
     const reason = s.failures[0]?.error ?? '';
     assert.match(reason, /^UT /);
-    assert.match(reason, /route slow-timeout/, `x-meshbox-error names the route: ${reason}`);
+    assert.match(reason, /route \S*slow-timeout\b/, `x-meshbox-error names the route: ${reason}`);
     assert.match(reason, /outbound\|80\|\|slow\.default\.svc\.cluster\.local/, `x-meshbox-error names the upstream cluster: ${reason}`);
     assert.match(reason, /upstream \d+\.\d+\.\d+\.\d+:8080/, `x-meshbox-error names the upstream endpoint: ${reason}`);
     assert.ok(s.latencyMs.max < 1800, `answered at the timeout, not after the 2 s sleep: ${JSON.stringify(s.latencyMs)}`);
@@ -285,7 +300,7 @@ spec:
     assert.deepEqual(aborted.statuses, { 418: 50 }, JSON.stringify(aborted));
     assert.deepEqual(aborted.flags, { FI: 50 }, JSON.stringify(aborted));
     assert.deepEqual(aborted.backends, {}, 'no aborted request reached a backend');
-    assert.match(aborted.failures[0]?.error ?? '', /route faulty-route/);
+    assert.match(aborted.failures[0]?.error ?? '', /route \S*faulty-route\b/);
 
     await h.apply(vs('{ abort: { httpStatus: 503, percentage: { value: 50 } } }'));
     await converge('http://faulty/', { n: 40, concurrency: 4 }, (s) => (s.statuses['503'] ?? 0) > 0 && s.ok > 0, 'the 50% abort');
