@@ -1,27 +1,41 @@
 /**
  * Request ids and trace propagation: x-request-id is generated when absent; W3C traceparent and
  * B3 (multi-header and single `b3`) keep the trace id and get a new span id per hop, with the
- * incoming span as parent. Random hex comes from a pooled buffer to keep the hot path cheap.
+ * incoming span as parent.
+ *
+ * Ids need to be unique, not secret (Envoy draws them from its ordinary random generator), so they
+ * come from V8's Math.random (xorshift128+, seeded from the OS) through a byte-to-hex table: no
+ * node:crypto, which costs ~3.4 MB RSS per sidecar and an OpenSSL call per id.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
 
-const POOL_BYTES = 4096;
-let pool = randomBytes(POOL_BYTES);
-let offset = 0;
+const HEX: string[] = [];
+for (let i = 0; i < 256; i++) HEX.push(i.toString(16).padStart(2, '0'));
 
-/** n bytes of randomness as 2n lowercase hex chars. */
+/** 32 random bits as 8 lowercase hex chars. */
+function hex32(): string {
+  const x = (Math.random() * 4294967296) >>> 0;
+  return (HEX[x >>> 24] as string) + (HEX[(x >>> 16) & 255] as string) + (HEX[(x >>> 8) & 255] as string) + (HEX[x & 255] as string);
+}
+
+/** n bytes of randomness (n a multiple of 4) as 2n lowercase hex chars. */
 export function randomHexBytes(n: number): string {
-  if (offset + n > POOL_BYTES) {
-    pool = randomBytes(POOL_BYTES);
-    offset = 0;
-  }
-  const s = pool.toString('hex', offset, offset + n);
-  offset += n;
+  if (n === 8) return hex32() + hex32();
+  let s = '';
+  for (let i = 0; i < n; i += 4) s += hex32();
   return s;
 }
 
+/** A version 4 UUID (RFC 9562): 122 random bits, version nibble 4, variant bits 10. */
 export function newRequestId(): string {
-  return randomUUID();
+  const a = hex32();
+  const b = (Math.random() * 4294967296) >>> 0;
+  const c = (Math.random() * 4294967296) >>> 0;
+  const d = hex32();
+  const b1 = (HEX[b >>> 24] as string) + (HEX[(b >>> 16) & 255] as string);
+  const b2 = (HEX[0x40 | ((b >>> 8) & 15)] as string) + (HEX[b & 255] as string);
+  const c1 = (HEX[0x80 | ((c >>> 24) & 63)] as string) + (HEX[(c >>> 16) & 255] as string);
+  const c2 = (HEX[(c >>> 8) & 255] as string) + (HEX[c & 255] as string);
+  return `${a}-${b1}-${b2}-${c1}-${c2}${d}`;
 }
 
 type Headers = Record<string, string | string[] | undefined>;
