@@ -4,7 +4,7 @@
  * clusters) beside them. Any issue rejects the whole file.
  */
 import { readFile } from 'node:fs/promises';
-import { parse } from 'yaml';
+import { createRequire } from 'node:module';
 import { Checker } from './checker.js';
 import { ConfigInvalid, ConfigUnparsable, ConfigUnreadable, type ConfigIssue } from './errors.js';
 import type { Bootstrap, ProxyConfig, ProxyLimits } from './types.js';
@@ -44,10 +44,67 @@ export async function loadProxyConfigFile(path: string): Promise<ProxyConfig> {
   return parseProxyConfig(text, path);
 }
 
+/**
+ * The yaml package is loaded on first use: it costs ~8.5 MB RSS, which a sidecar fed by xDS (or by
+ * a JSON file) never needs to carry.
+ */
+let yamlParse: ((text: string, options: { uniqueKeys: boolean; prettyErrors: boolean }) => unknown) | undefined;
+function parseYaml(text: string): unknown {
+  yamlParse ??= (createRequire(import.meta.url)('yaml') as { parse: typeof yamlParse }).parse;
+  return (yamlParse as NonNullable<typeof yamlParse>)(text, { uniqueKeys: true, prettyErrors: true });
+}
+
+/**
+ * JSON is YAML, so a JSON document parses the same either way; JSON.parse is used when it gives
+ * exactly YAML's answer: the text is valid JSON and no object repeats a key (YAML rejects
+ * duplicates, JSON.parse would keep the last). Anything else goes to YAML, errors included.
+ */
+function parseJsonIfPlain(text: string): { doc: unknown } | undefined {
+  const t = text.trimStart();
+  if (!t.startsWith('{') && !t.startsWith('[')) return undefined;
+  let doc: unknown;
+  try {
+    doc = JSON.parse(t);
+  } catch {
+    return undefined;
+  }
+  return hasDuplicateKeys(t) ? undefined : { doc };
+}
+
+/** Scans valid JSON text for an object that repeats a key (keys compared decoded). */
+export function hasDuplicateKeys(json: string): boolean {
+  const stack: (Set<string> | undefined)[] = [];
+  for (let i = 0; i < json.length; i++) {
+    const ch = json.charCodeAt(i);
+    if (ch === 123 /* { */) stack.push(new Set());
+    else if (ch === 91 /* [ */) stack.push(undefined);
+    else if (ch === 125 /* } */ || ch === 93 /* ] */) stack.pop();
+    else if (ch === 34 /* " */) {
+      let j = i + 1;
+      for (; j < json.length; j++) {
+        const c = json.charCodeAt(j);
+        if (c === 92 /* \ */) j++;
+        else if (c === 34) break;
+      }
+      const top = stack[stack.length - 1];
+      let k = j + 1;
+      while (k < json.length && (json[k] === ' ' || json[k] === '\t' || json[k] === '\n' || json[k] === '\r')) k++;
+      if (top !== undefined && json[k] === ':') {
+        const key = JSON.parse(json.slice(i, j + 1)) as string;
+        if (top.has(key)) return true;
+        top.add(key);
+      }
+      i = j;
+    }
+  }
+  return false;
+}
+
 export function parseProxyConfig(text: string, source: string): ProxyConfig {
   let doc: unknown;
   try {
-    doc = parse(text, { uniqueKeys: true, prettyErrors: true });
+    const plain = parseJsonIfPlain(text);
+    doc = plain !== undefined ? plain.doc : parseYaml(text);
   } catch (err) {
     throw ConfigUnparsable(source, (err as Error).message.split('\n')[0] ?? '', { cause: err });
   }
