@@ -80,6 +80,27 @@ export interface Listener {
   routeConfig?: string;
   /** cluster serving plain TCP on this listener (tcp, and auto when detection finds no HTTP) */
   tcpCluster?: string;
+  /**
+   * Route by each connection's original destination (SO_ORIGINAL_DST after an iptables REDIRECT;
+   * a connection that was not redirected uses its local address and port). See OriginalDst.
+   */
+  originalDst?: OriginalDst;
+}
+
+/**
+ * Envoy's use_original_dst with Istio's per-destination filter chains, folded into one listener:
+ *  - a connection whose original destination has a `tcp` entry ("ip:port" exact, else "*:port")
+ *    is piped to that cluster at once (the port is declared TCP: no protocol detection);
+ *  - HTTP is routed by Host; when no virtual host matches the Host, by the virtual host whose
+ *    domains hold "ip:port" of the original destination;
+ *  - anything else goes to the original destination itself when `passthrough` is true (Istio's
+ *    PassthroughCluster; inbound listeners: 127.0.0.1:<original port>, InboundPassthroughCluster),
+ *    otherwise HTTP gets 502 NR and TCP is closed (BlackHoleCluster).
+ */
+export interface OriginalDst {
+  /** "ip:port", "[ip6]:port" or "*:port" → cluster name, for plain TCP connections */
+  tcp?: Record<string, string>;
+  passthrough?: boolean;
 }
 
 /** One string condition; exactly one of exact/prefix/regex/present. */

@@ -73,6 +73,9 @@ export function validateSnapshot(input: unknown): SnapshotValidation {
     if (l.tcpCluster !== undefined) {
       if (!clusterByName.has(l.tcpCluster)) c.add(`listeners[${i}].tcpCluster`, `cluster ${JSON.stringify(l.tcpCluster)} is not defined in clusters`);
     }
+    for (const [dst, cluster] of Object.entries(l.originalDst?.tcp ?? {})) {
+      if (!clusterByName.has(cluster)) c.add(`listeners[${i}].originalDst.tcp.${dst}`, `cluster ${JSON.stringify(cluster)} is not defined in clusters`);
+    }
   });
   routes.forEach((rc, i) =>
     rc.virtualHosts.forEach((vh, j) =>
@@ -135,7 +138,7 @@ export function validAddress(c: Checker, value: unknown, path: string): string |
 // === listeners ===
 
 function validateListener(c: Checker, value: unknown, path: string): Listener | undefined {
-  const o = c.object(value, path, ['name', 'address', 'port', 'protocol', 'direction', 'routeConfig', 'tcpCluster']);
+  const o = c.object(value, path, ['name', 'address', 'port', 'protocol', 'direction', 'routeConfig', 'tcpCluster', 'originalDst']);
   if (!o) return undefined;
   const l: Listener = {
     name: name(c, o.name, `${path}.name`) ?? '',
@@ -146,8 +149,11 @@ function validateListener(c: Checker, value: unknown, path: string): Listener | 
   };
   if (o.routeConfig !== undefined) l.routeConfig = name(c, o.routeConfig, `${path}.routeConfig`);
   if (o.tcpCluster !== undefined) l.tcpCluster = name(c, o.tcpCluster, `${path}.tcpCluster`);
+  if (o.originalDst !== undefined) l.originalDst = validateOriginalDst(c, o.originalDst, `${path}.originalDst`, l.protocol);
   if (l.protocol === 'tcp') {
-    if (o.tcpCluster === undefined) c.add(`${path}.tcpCluster`, 'a tcp listener needs tcpCluster, the cluster to forward connections to');
+    if (o.tcpCluster === undefined && o.originalDst === undefined) {
+      c.add(`${path}.tcpCluster`, 'a tcp listener needs tcpCluster (the cluster to forward connections to) or originalDst');
+    }
     if (o.routeConfig !== undefined) c.add(`${path}.routeConfig`, 'a tcp listener does not route HTTP; remove routeConfig or use protocol auto');
   } else if (o.routeConfig === undefined) {
     c.add(`${path}.routeConfig`, `a ${l.protocol} listener needs routeConfig, the route config that routes its HTTP requests`);
@@ -155,6 +161,38 @@ function validateListener(c: Checker, value: unknown, path: string): Listener | 
     c.add(`${path}.tcpCluster`, `a ${l.protocol} listener never falls back to TCP; remove tcpCluster or use protocol auto`);
   }
   return l;
+}
+
+const ORIGINAL_DST_KEY_RE = /^(\*|(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}|\[[0-9A-Fa-f:.]+\]):(\d{1,5})$/;
+
+function validateOriginalDst(c: Checker, value: unknown, path: string, protocol: Listener['protocol']): Listener['originalDst'] {
+  const o = c.object(value, path, ['tcp', 'passthrough']);
+  if (!o) return undefined;
+  const out: NonNullable<Listener['originalDst']> = {};
+  if (o.passthrough !== undefined) {
+    const b = c.boolean(o.passthrough, `${path}.passthrough`);
+    if (b !== undefined) out.passthrough = b;
+  }
+  if (o.tcp !== undefined) {
+    const m = c.object(o.tcp, `${path}.tcp`, null);
+    if (m) {
+      out.tcp = {};
+      for (const [key, cluster] of Object.entries(m)) {
+        const at = `${path}.tcp.${key}`;
+        const port = ORIGINAL_DST_KEY_RE.exec(key)?.[5];
+        if (port === undefined || Number(port) < 1 || Number(port) > 65535) {
+          c.add(at, 'a key is "ip:port" (IPv4), "[ip6]:port" or "*:port" with a port from 1 to 65535');
+          continue;
+        }
+        const n = name(c, cluster, at);
+        if (n !== undefined) out.tcp[key.toLowerCase()] = n;
+      }
+      if (protocol !== 'tcp' && protocol !== 'auto' && Object.keys(m).length > 0) {
+        c.add(`${path}.tcp`, `a ${protocol} listener never forwards plain TCP; remove originalDst.tcp or use protocol auto`);
+      }
+    }
+  }
+  return out;
 }
 
 // === route configs ===

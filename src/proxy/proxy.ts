@@ -22,6 +22,9 @@ import { ProxyNotStarted } from './errors.js';
 import { Inflight, ListenerSlot, type ListenerContext, type Target } from './http/listener-context.js';
 import { ListenerRuntime } from './listeners/listener-runtime.js';
 import type { TcpTarget } from './listeners/tcp-forward.js';
+import { loadOriginalDstReader } from './listeners/original-dst.js';
+import { OriginalDstRouting } from './listeners/original-dst-routing.js';
+import { BLACKHOLE_CLUSTER, PassthroughClusters, passthroughCluster, type PassthroughSeries } from './listeners/passthrough-clusters.js';
 import { RouteTable } from './router/route-table.js';
 import { AccessLog } from './telemetry/access-log.js';
 import { IstioMetrics, type LabelSet, type RequestSeries } from './telemetry/istio-metrics.js';
@@ -44,7 +47,7 @@ export interface UpdateResult {
 interface Built {
   snapshot: Snapshot;
   stacks: Map<string, ClusterStack>;
-  contexts: Map<string, { ctx: ListenerContext | undefined; tcp: TcpTarget | undefined; listener: Listener }>;
+  contexts: Map<string, { ctx: ListenerContext | undefined; tcp: TcpTarget | undefined; originalDst: OriginalDstRouting | undefined; listener: Listener }>;
 }
 
 export class Proxy {
@@ -53,6 +56,8 @@ export class Proxy {
   readonly inflight = new Inflight();
   readonly #log: Logger;
   readonly #registry = new UpstreamRegistry();
+  /** clusters for destinations nobody configured (originalDst passthrough), kept across swaps */
+  readonly #passthrough = new PassthroughClusters();
   readonly #accessLog: AccessLog;
   readonly #listeners = new Map<string, ListenerRuntime>();
   readonly #admin: AdminServer;
@@ -155,6 +160,7 @@ export class Proxy {
         protocol: l.protocol,
         slot: new ListenerSlot(c?.ctx ?? emptyContext(this, l)),
         tcp: c?.tcp,
+        originalDst: c?.originalDst,
         proxyName: this.name,
         limits: this.bootstrap.limits,
       });
@@ -176,6 +182,7 @@ export class Proxy {
       const c = built.contexts.get(l.name);
       rt.slot.current = c?.ctx ?? emptyContext(this, l);
       rt.tcp = c?.tcp;
+      rt.originalDst = c?.originalDst;
       rt.protocol = l.protocol;
     }
     const old = this.#current;
@@ -201,6 +208,7 @@ export class Proxy {
     for (const l of snapshot.listeners) {
       let ctx: ListenerContext | undefined;
       let tcp: TcpTarget | undefined;
+      const originalDst = l.originalDst === undefined ? undefined : this.#originalDstRouting(l, stacks);
       if (l.routeConfig !== undefined) {
         const targets = new Map<string, Target>();
         const resolve = (name: string): Target => {
@@ -241,15 +249,47 @@ export class Proxy {
           unroutedHttp: this.metrics.requestSeries(this.#labels(l, undefined, 'http')),
           unroutedGrpc: this.metrics.requestSeries(this.#labels(l, undefined, 'grpc')),
           peerHeader: l.direction === 'outbound' ? this.#peerHeader() : undefined,
+          originalDst,
         };
       }
       if (l.tcpCluster !== undefined) {
         const stack = stacks.get(l.tcpCluster) as ClusterStack;
         tcp = { proxyName: this.name, listenerName: l.name, stack, series: this.metrics.tcpSeries(this.#labels(l, stack.config, 'tcp')), accessLog: this.#accessLog };
       }
-      contexts.set(l.name, { ctx, tcp, listener: l });
+      contexts.set(l.name, { ctx, tcp, originalDst, listener: l });
     }
     return { snapshot, stacks, contexts };
+  }
+
+  /** Throws MBX_PROXY_ORIGINAL_DST_UNAVAILABLE (a NACK) when the addon is missing. */
+  #originalDstRouting(l: Listener, stacks: Map<string, ClusterStack>): OriginalDstRouting {
+    loadOriginalDstReader(l.name);
+    const inbound = l.direction === 'inbound';
+    const series: PassthroughSeries = {
+      http: this.metrics.requestSeries(this.#labels(l, passthroughCluster(inbound, 'http'), 'http')),
+      grpc: this.metrics.requestSeries(this.#labels(l, passthroughCluster(inbound, 'http2'), 'grpc')),
+      tcp: this.metrics.tcpSeries(this.#labels(l, passthroughCluster(inbound, 'tcp'), 'tcp')),
+      blackhole: this.metrics.tcpSeries(this.#labels(l, { name: BLACKHOLE_CLUSTER, protocol: 'tcp', endpoints: [] }, 'tcp')),
+    };
+    const targets = new Map<string, TcpTarget>();
+    return new OriginalDstRouting({
+      proxyName: this.name,
+      listenerName: l.name,
+      direction: l.direction,
+      config: l.originalDst ?? {},
+      tcpTarget: (cluster) => {
+        let t = targets.get(cluster);
+        if (t === undefined) {
+          const stack = stacks.get(cluster) as ClusterStack;
+          t = { proxyName: this.name, listenerName: l.name, stack, series: this.metrics.tcpSeries(this.#labels(l, stack.config, 'tcp')), accessLog: this.#accessLog };
+          targets.set(cluster, t);
+        }
+        return t;
+      },
+      passthroughClusters: this.#passthrough,
+      series,
+      accessLog: this.#accessLog,
+    });
   }
 
   #peerHeader(): string {
@@ -308,6 +348,7 @@ export class Proxy {
     this.#listeners.clear();
     for (const s of this.#current?.stacks.values() ?? []) s.stop();
     await this.#registry.destroyAll();
+    await this.#passthrough.closeAll();
     await this.#admin.stop();
     await this.#accessLog.close();
   }
@@ -355,5 +396,6 @@ function emptyContext(proxy: Proxy, l: Listener): ListenerContext {
     unroutedHttp: series,
     unroutedGrpc: series,
     peerHeader: undefined,
+    originalDst: undefined,
   };
 }

@@ -115,10 +115,15 @@ export class Exchange {
   /** Entry point: everything up to the first upstream attempt. */
   run(): void {
     this.ctx.inflight.enter();
-    const route = this.ctx.table.match(this as unknown as MatchInput, this);
+    let route = this.ctx.table.match(this as unknown as MatchInput, this);
     if (route === undefined) {
-      this.fail(NoRoute(this.failure(), this.authority, this.path));
-      return;
+      // Listeners with originalDst route the rest by original destination or pass it through.
+      const r = this.ctx.originalDst === undefined ? NoRoute(this.failure(), this.authority, this.path) : this.ctx.originalDst.route(this);
+      if (r instanceof Error) {
+        this.fail(r);
+        return;
+      }
+      route = r;
     }
     this.route = route;
     if (route.fault !== undefined) {

@@ -5,7 +5,8 @@
  */
 import type { ClusterStack } from '../upstream/cluster-stack.js';
 import type { RequestSeries } from '../telemetry/istio-metrics.js';
-import type { RouteTable } from '../router/route-table.js';
+import type { CompiledRoute, RouteTable } from '../router/route-table.js';
+import type { Exchange } from './exchange.js';
 import type { AccessLog } from '../telemetry/access-log.js';
 
 /** A cluster as one listener routes to it: the stack plus its metric handles (resolved at build). */
@@ -62,6 +63,13 @@ export interface ListenerContext {
   readonly unroutedGrpc: RequestSeries;
   /** outbound: the value this proxy sends in x-meshbox-peer; inbound: undefined */
   readonly peerHeader: string | undefined;
+  /** listeners with `originalDst`: serves requests whose Host names no virtual host */
+  readonly originalDst?: UnroutedRequests | undefined;
+}
+
+/** What a request no virtual host took gets instead: a route (by original destination, passthrough) or the error to answer. */
+export interface UnroutedRequests {
+  route(ex: Exchange): CompiledRoute<Target> | Error;
 }
 
 export class ListenerSlot {

@@ -14,6 +14,7 @@ import { Exchange } from '../http/exchange.js';
 import type { ListenerSlot } from '../http/listener-context.js';
 import { tunnelUpgrade } from '../http/upgrade-tunnel.js';
 import { forwardTcp, type TcpTarget } from './tcp-forward.js';
+import type { OriginalDstRouting } from './original-dst-routing.js';
 import { ListenerBindFailed } from '../errors.js';
 
 const H2_PREFACE = 'PRI * HTTP/2.0';
@@ -26,6 +27,8 @@ export class ListenerRuntime {
   protocol: ListenerProtocol;
   readonly slot: ListenerSlot;
   tcp: TcpTarget | undefined;
+  /** swapped with `slot.current`: the listener's originalDst config for this snapshot */
+  originalDst: OriginalDstRouting | undefined;
   readonly #server: net.Server;
   readonly #http1: http.Server;
   #h2: http2.Http2Server | undefined = undefined;
@@ -34,13 +37,24 @@ export class ListenerRuntime {
   readonly #limits: ProxyLimits;
   readonly #detectMs: number;
 
-  constructor(opts: { name: string; address: string; port: number; protocol: ListenerProtocol; slot: ListenerSlot; tcp: TcpTarget | undefined; proxyName: string; limits: ProxyLimits }) {
+  constructor(opts: {
+    name: string;
+    address: string;
+    port: number;
+    protocol: ListenerProtocol;
+    slot: ListenerSlot;
+    tcp: TcpTarget | undefined;
+    originalDst?: OriginalDstRouting | undefined;
+    proxyName: string;
+    limits: ProxyLimits;
+  }) {
     this.name = opts.name;
     this.address = opts.address;
     this.port = opts.port;
     this.protocol = opts.protocol;
     this.slot = opts.slot;
     this.tcp = opts.tcp;
+    this.originalDst = opts.originalDst;
     this.#proxyName = opts.proxyName;
     this.#limits = opts.limits;
     this.#detectMs = parseDuration(opts.limits.detectTimeout) ?? 200;
@@ -97,6 +111,16 @@ export class ListenerRuntime {
     this.#sockets.add(socket);
     socket.once('close', () => this.#sockets.delete(socket));
     socket.on('error', () => {});
+    const od = this.originalDst;
+    if (od !== undefined && od.hasTcpEntries) {
+      // A destination declared TCP is piped at once, like Istio's per-port TCP filter chain:
+      // no detection delay, so server-first protocols work.
+      const t = od.tcpForSocket(socket);
+      if (t !== undefined) {
+        forwardTcp(t, socket, () => {});
+        return;
+      }
+    }
     switch (this.protocol) {
       case 'http':
         this.#http1.emit('connection', socket);
@@ -114,9 +138,11 @@ export class ListenerRuntime {
   }
 
   #toTcp(socket: net.Socket): void {
-    const t = this.tcp;
+    const od = this.originalDst;
+    const t = this.tcp ?? od?.passthroughTcp(socket);
     if (!t) {
-      socket.destroy();
+      if (od !== undefined) od.blackhole(socket);
+      else socket.destroy();
       return;
     }
     forwardTcp(t, socket, () => {});
@@ -125,7 +151,7 @@ export class ListenerRuntime {
   #detect(socket: net.Socket): void {
     const timer = setTimeout(() => {
       socket.removeListener('data', onData);
-      if (this.tcp) this.#toTcp(socket);
+      if (this.tcp || this.originalDst) this.#toTcp(socket);
       else this.#http1.emit('connection', socket);
     }, this.#detectMs);
     const onData = (chunk: Buffer): void => {
@@ -138,7 +164,7 @@ export class ListenerRuntime {
         this.#http2().emit('connection', socket);
         return;
       }
-      if (HTTP1_START.test(head) || !this.tcp) this.#http1.emit('connection', socket);
+      if (HTTP1_START.test(head) || (!this.tcp && !this.originalDst)) this.#http1.emit('connection', socket);
       else this.#toTcp(socket);
       socket.resume();
     };

@@ -222,6 +222,25 @@ export class RouteTable<C> {
   match(input: MatchInput, out: { matchIndex: number }): CompiledRoute<C> | undefined {
     const vh = this.#virtualHost(input.authority);
     if (!vh) return undefined;
+    return this.#matchIn(vh, input, out);
+  }
+
+  /** Whether a virtual host (exact, wildcard or "*") serves this authority. */
+  hasVirtualHost(authority: string): boolean {
+    return this.#virtualHost(authority) !== undefined;
+  }
+
+  /**
+   * `match`, but the virtual host is chosen by `authority` instead of the request's Host: the
+   * original destination's "ip:port" when the Host names no virtual host (listener originalDst).
+   */
+  matchAuthority(authority: string, input: MatchInput, out: { matchIndex: number }): CompiledRoute<C> | undefined {
+    const vh = this.#virtualHost(authority);
+    if (!vh) return undefined;
+    return this.#matchIn(vh, input, out);
+  }
+
+  #matchIn(vh: CompiledVirtualHost<C>, input: MatchInput, out: { matchIndex: number }): CompiledRoute<C> | undefined {
     const q = vh.needsQuery ? new URLSearchParams(input.query) : undefined;
     const routes = vh.routes;
     for (let i = 0; i < routes.length; i++) {
