@@ -64,6 +64,8 @@ export function findingsAbout(findings: readonly Finding[], objects: readonly Ku
  * with file positions before it sent the apply. Analysis never fails an apply that succeeded.
  */
 export function applyAnalysis(store: Store, applied: readonly KubeObject[], dryRun: boolean): Finding[] {
+  // findings are only about mesh kinds: an apply of pods or deployments costs no analysis
+  if (!applied.some((o) => MESH_KINDS.includes(o.kind))) return [];
   try {
     return findingsAbout(analyzeStore(store, dryRun ? applied : [], { schemaWarnings: false }), applied);
   } catch {
