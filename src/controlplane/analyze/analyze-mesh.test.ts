@@ -180,6 +180,13 @@ test("the translator's gateway warnings come through with their codes (a TCP ser
   assert.deepEqual(brief(analyzeMesh(objects(bookinfo(), gw))), ['Warning MBX_ANALYZE_UNSUPPORTED_SERVER Gateway shop/tcp-gw spec.servers.port']);
 });
 
+test('fields sort by their indexes: spec.http[2] before spec.http[10]', () => {
+  const route = [{ destination: { host: 'ratings' } }];
+  const http = [{ match: [{ uri: { prefix: '/' } }], route }, ...Array.from({ length: 10 }, (_, i) => ({ match: [{ uri: { exact: `/${i}` } }], route }))];
+  const fields = analyzeMesh(objects(bookinfo(), vs('shop', 'many', { hosts: ['x.example.com'], http }))).map((f) => f.field);
+  assert.deepEqual(fields, Array.from({ length: 10 }, (_, i) => `spec.http[${i + 1}]`));
+});
+
 test('findings are sorted Errors first and each (code, object, field) appears once', () => {
   const findings = analyzeMesh(
     objects(

@@ -68,10 +68,17 @@ export function analyzeMesh(objects: readonly KubeObject[], options: AnalyzeOpti
     findings.push(toFinding(w));
   }
   return findings.sort(
-    (a, b) => SEVERITY_ORDER[a.severity] - SEVERITY_ORDER[b.severity] || cmp(a.object, b.object) || cmp(a.field, b.field) || cmp(a.code, b.code),
+    (a, b) => SEVERITY_ORDER[a.severity] - SEVERITY_ORDER[b.severity] || cmp(a.object, b.object) || byIndex(a.field, b.field) || cmp(a.code, b.code),
   );
 }
 
 function cmp(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
+}
+
+const FIELDS = new Intl.Collator('en', { numeric: true });
+
+/** spec.http[2] before spec.http[10] */
+function byIndex(a: string, b: string): number {
+  return FIELDS.compare(a, b);
 }
