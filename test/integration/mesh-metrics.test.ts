@@ -23,7 +23,10 @@ import { createMeshMetrics } from '../../src/controlplane/telemetry/mesh-metrics
 import { MetricsAggregator, type ScrapeTarget } from '../../src/controlplane/telemetry/metrics-aggregator.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { labelValue, parseExposition, type MetricFamily } from '../../src/meshconfig/telemetry/prometheus-text.js';
+import type { Pod } from '../../src/api/types.js';
+import { backendYaml, clientPodYaml, docs, meshAppConfigMap, runLoad, serviceYaml, startLoad } from './helpers/mesh-fixtures.js';
 import { MeshboxHarness, REPO_ROOT } from './helpers/meshbox-harness.js';
+import { podReady } from './helpers/pod-waits.js';
 
 const BIN = join(REPO_ROOT, 'bin', 'meshbox.js');
 const REQUESTS = 400;
@@ -343,6 +346,87 @@ spec:
       const top = await h.cli(['top', '-A', '--once', '--interval', '0.5']);
       assert.equal(top.code, 0, top.stderr);
       assert.match(top.stderr, /No mesh services with request metrics in any namespace/);
+    } finally {
+      const leaks = await h.down();
+      assert.deepEqual(leaks, [], 'meshbox down leaves nothing behind');
+    }
+  });
+});
+
+describe('mesh metrics from injected sidecars', () => {
+  it('both sidecars report a call; /metrics has the client\'s source and the server\'s destination series; top shows the service once', { timeout: 420_000 }, async (t) => {
+    const h = new MeshboxHarness({ mesh: true });
+    const ns = `mbx-${randomBytes(3).toString('hex')}`;
+    try {
+      await h.start();
+      // every 10th request the app gets answers 500 (FAIL_RATE spreads failures evenly); no readiness
+      // probe, so the only requests the server sidecar sees are the client's
+      await h.apply(
+        docs(
+          `apiVersion: v1\nkind: Namespace\nmetadata: { name: ${ns} }`,
+          meshAppConfigMap(ns),
+          backendYaml({ name: 'ratings', namespace: ns, readiness: false, env: { FAIL_RATE: '0.1', FAIL_STATUS: '500' } }),
+          serviceYaml({ name: 'ratings', namespace: ns }),
+          clientPodYaml({ namespace: ns }),
+        ),
+      );
+      const server = await h.eventually(
+        'client and ratings pods ready',
+        async () => {
+          const pods = await h.list<Pod>(`/api/v1/namespaces/${ns}/pods`);
+          for (const p of pods) if (p.metadata.uid) h.knownPodUids.add(p.metadata.uid);
+          const ratings = pods.find((p) => p.metadata.name.startsWith('ratings-'));
+          const client = pods.find((p) => p.metadata.name === 'client');
+          return ratings && client && podReady(ratings) && podReady(client) ? ratings : undefined;
+        },
+        240_000,
+      );
+      // the client's sidecar gets its config a little after the pod is ready
+      await h.eventually('answers from the app through both sidecars', async () => {
+        const s = await runLoad(h, 'client', 'http://ratings/', { n: 10, namespace: ns });
+        return Object.keys(s.statuses).every((code) => code === '200' || code === '500') && s.n === 10;
+      }, 60_000);
+
+      const read = async (): Promise<MetricFamily[]> => {
+        const res = await h.client.stream('/metrics');
+        let body = '';
+        for await (const chunk of res as AsyncIterable<Buffer>) body += chunk.toString();
+        return parseExposition(body);
+      };
+      const count = (families: MetricFamily[], match: Record<string, string>): number =>
+        total(family(families, 'istio_requests_total'), 'istio_requests_total', { destination_service_name: 'ratings', destination_service_namespace: ns, ...match });
+      const before = await read();
+      const s = await runLoad(h, 'client', 'http://ratings/', { n: 200, concurrency: 4, namespace: ns });
+      assert.equal((s.statuses['200'] ?? 0) + (s.statuses['500'] ?? 0), 200, JSON.stringify(s.statuses));
+      const after = await read();
+      const delta = (match: Record<string, string>): number => count(after, match) - count(before, match);
+      const serverPod = server.metadata.name;
+      assert.equal(delta({ reporter: 'source', namespace: ns, pod: 'client' }), 200, 'the client sidecar reported every call');
+      assert.equal(delta({ reporter: 'destination', namespace: ns, pod: serverPod }), 200, 'the server sidecar reported every call');
+      assert.equal(delta({ reporter: 'destination', namespace: ns, pod: serverPod, response_code: '500' }), 20);
+      assert.equal(delta({ reporter: 'source', namespace: ns, pod: 'client', response_code: '500' }), 20);
+      assert.ok(total(family(after, 'meshbox_dns_queries_total'), 'meshbox_dns_queries_total', {}) > 0, 'the client resolved ratings through the cluster DNS');
+
+      // top while paced load runs: one row for ratings, counted once, about 10 % failures
+      const load = startLoad(h, 'client', 'http://ratings/', { n: 3000, rate: 40, concurrency: 4, namespace: ns });
+      let top: Awaited<ReturnType<typeof h.cli>>;
+      try {
+        await new Promise((r) => setTimeout(r, 1000));
+        top = await h.cli(['top', '-n', ns, '--once', '--interval', '4']);
+      } finally {
+        const summary = await load.stop();
+        t.diagnostic(`paced load: ${summary.n} requests at ${summary.rate}/s, statuses ${JSON.stringify(summary.statuses)}`);
+      }
+      t.diagnostic(`meshbox top --once -n ${ns}:\n${top.stdout}`);
+      assert.equal(top.code, 0, top.stderr);
+      const lines = top.stdout.trimEnd().split('\n');
+      assert.equal(lines.length, 2, top.stdout);
+      const [service, namespace, rps, success] = lines[1]!.split(/\s+/);
+      assert.equal(service, 'ratings');
+      assert.equal(namespace, ns);
+      assert.ok(Number(rps) > 5 && Number(rps) < 60, `rps ${rps} (paced at 40/s; both sidecars' reports would double it)`);
+      const share = Number(success!.replace('%', ''));
+      assert.ok(share >= 85 && share <= 95, `success ${success}`);
     } finally {
       const leaks = await h.down();
       assert.deepEqual(leaks, [], 'meshbox down leaves nothing behind');
