@@ -46,6 +46,9 @@ it('a scraped label named like a target label becomes exported_<name>; duplicate
     ['a', '1'],
     ['pod', 'p'],
   ]);
+  // through parse, merge and render: the renamed label is not the text as scraped
+  const clashing = mergeFamilies([{ labels: [['namespace', 'shop'], ['pod', 'p']], families: parseExposition('# TYPE app_info gauge\napp_info{pod="x",v="1"} 1\n') }]);
+  assert.equal(renderExposition(clashing.families), '# TYPE app_info gauge\napp_info{exported_pod="x",v="1",namespace="shop",pod="p"} 1\n');
   const fam = parseExposition('# TYPE up gauge\nup 1\n');
   const r = mergeFamilies([
     { labels: [], families: fam },

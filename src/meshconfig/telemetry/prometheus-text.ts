@@ -5,8 +5,8 @@
  * /stats/prometheus into one endpoint, and `meshbox top` reads that endpoint (the CLI may not import
  * the control plane). Strict means what Prometheus' own parser rejects is rejected here too, with the
  * line number: one TYPE and one HELP per family, declared before its samples; a family's lines form
- * one group; no duplicate series; histogram buckets carry `le`, summary quantiles `quantile`; only the
- * escapes \\, \" and \n.
+ * one group; no series written twice; histogram buckets carry `le`, summary quantiles `quantile`;
+ * only the escapes \\, \" and \n.
  */
 import { BadExposition } from './errors.js';
 
