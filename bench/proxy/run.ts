@@ -25,7 +25,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { cpuMicros, rssBytes } from './proc-stats.js';
-import { PROXY_V8_FLAGS } from '../../src/proxy/node-flags.js';
+import { PROXY_ENV, PROXY_V8_FLAGS } from '../../src/proxy/node-flags.js';
 
 const require = createRequire(import.meta.url);
 interface AutocannonResult {
@@ -88,9 +88,9 @@ interface Cell {
 
 const children = new Set<ChildProcess>();
 
-function spawnPinned(core: number, cmd: string, argv: string[]): ChildProcess {
+function spawnPinned(core: number, cmd: string, argv: string[], env?: Record<string, string>): ChildProcess {
   // taskset execs the command, so the child's pid is the program's pid.
-  const child = spawn('taskset', ['-c', String(core), cmd, ...argv], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('taskset', ['-c', String(core), cmd, ...argv], { stdio: ['ignore', 'pipe', 'pipe'], ...(env ? { env: { ...process.env, ...env } } : {}) });
   children.add(child);
   child.on('exit', () => children.delete(child));
   let err = '';
@@ -201,8 +201,8 @@ async function startMeshbox(dir: string, name: string, upstreamPort: number, dir
   const port = await freePort();
   const file = join(dir, `${name}.yaml`);
   writeFileSync(file, JSON.stringify(meshboxConfig(port, upstreamPort, direction, name), null, 2));
-  // The same V8 flags `meshbox proxy` runs with (it re-executes itself with them).
-  const child = spawnPinned(PROXY_CORE, process.execPath, [...PROXY_V8_FLAGS, join(HERE, 'meshbox-proxy-child.js'), file]);
+  // The same V8 flags and environment `meshbox proxy` runs its child with (src/proxy/node-flags.ts).
+  const child = spawnPinned(PROXY_CORE, process.execPath, [...PROXY_V8_FLAGS, join(HERE, 'meshbox-proxy-child.js'), file], { ...PROXY_ENV });
   await firstJsonLine(child);
   await waitForPort(port, child);
   return { port, child };
