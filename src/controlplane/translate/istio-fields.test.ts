@@ -172,3 +172,27 @@ test('a Service in the other namespace stays visible (Services have no exportTo 
   assert.ok(vhost(s, 'local.other.svc.cluster.local:9080'));
   assert.ok(vhost(sidecarOf(state, client), REVIEWS));
 });
+
+test('a VirtualService host that is no service gets a virtual host on port 80 (Istio), scoped by Sidecar egress', () => {
+  const state = bookinfo();
+  state.virtualServices = [
+    vs('shop', 'legacy', { hosts: ['legacy.example.com'], http: [{ route: [{ destination: { host: 'reviews', subset: 'v1' } }] }] }),
+  ];
+  const s = sidecarOf(state, podOf(state, 'productpage'));
+  const legacy = vhost(s, 'legacy.example.com:80')!;
+  assert.deepEqual(legacy.domains, ['legacy.example.com', 'legacy.example.com:80']);
+  assert.deepEqual(legacy.routes[0]!.route, [{ cluster: 'outbound|9080|v1|reviews.shop.svc.cluster.local', weight: 100 }]);
+  state.sidecars = [sidecarRes('shop', 'default', { egress: [{ hosts: ['./reviews.shop.svc.cluster.local'] }] })];
+  assert.equal(vhost(sidecarOf(state, podOf(state, 'productpage')), 'legacy.example.com:80'), undefined);
+});
+
+test('gateway server hosts: "./host" admits VirtualServices of the gateway\'s namespace only', () => {
+  const state = bookinfo();
+  state.gateways = [gateway('edge', 'gw', { selector: { istio: 'edge' }, servers: [{ port: { number: 8080, name: 'http', protocol: 'HTTP' }, hosts: ['./*'] }] })];
+  const bound = (ns: string) => vs(ns, 'front', { hosts: ['shop.example.com'], gateways: ['edge/gw'], http: [{ route: [{ destination: { host: 'productpage.shop.svc.cluster.local' } }] }] });
+  const hosts = () => new SnapshotBuilder(new MeshIndex(state)).gateway({ namespace: 'edge', name: 'gw', labels: { istio: 'edge' } }).snapshot.routes.flatMap((r) => r.virtualHosts.map((v) => v.name));
+  state.virtualServices = [bound('shop')];
+  assert.deepEqual(hosts(), []);
+  state.virtualServices = [bound('edge')];
+  assert.deepEqual(hosts(), ['shop.example.com:8080']);
+});

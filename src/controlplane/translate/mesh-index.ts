@@ -217,6 +217,14 @@ export class MeshIndex {
     return wild.filter((w) => w.host.length === longest).map((w) => w.vs);
   }
 
+  /**
+   * Hosts that mesh VirtualServices name but no Service or ServiceEntry defines ("api.example.com"):
+   * Istio serves them on port 80 of the sidecar, routed by the VirtualService alone.
+   */
+  virtualServiceOnlyHosts(): string[] {
+    return [...this.#vsByHost.keys()].filter((h) => !this.#byHost.has(h)).sort();
+  }
+
   /** VirtualServices bound to a gateway "namespace/name". */
   gatewayVirtualServices(gatewayNs: string, gatewayName: string): VirtualService[] {
     return this.#gatewayVs.filter((vs) =>

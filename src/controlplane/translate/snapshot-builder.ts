@@ -16,7 +16,7 @@
  */
 import type { Cluster, Listener, RouteConfig, Snapshot, VirtualHost } from '../../meshconfig/types.js';
 import { exportedTo, hostMatches, labelsMatch, type MeshIndex, type MeshService } from './mesh-index.js';
-import type { Gateway, Pod, Service, Sidecar } from './mesh-types.js';
+import type { Destination, Gateway, Pod, Service, Sidecar } from './mesh-types.js';
 import { clusterProtocol, isHttpLike, portProtocol } from './protocol.js';
 import { RouteTranslator, objectName, serviceClusters, type TranslationWarning } from './build-routes.js';
 
@@ -85,6 +85,14 @@ export class SnapshotBuilder {
         clusters.push(...serviceClusters(this.index, svc, port, namespace));
         if (isHttpLike(port.protocol)) virtualHosts.push(rt.serviceVirtualHost(svc, port, () => domainsFor(svc, port.port, namespace)));
       }
+    }
+    // Istio: a VirtualService host that is no service still gets a virtual host on port 80.
+    for (const host of this.index.virtualServiceOnlyHosts()) {
+      const vs = this.index.virtualServices(host, namespace)[0];
+      if (!vs) continue;
+      if (sidecar && !egressAllows(sidecar, { fqdn: host, namespace: vs.metadata.namespace ?? 'default' }, namespace, 80)) continue;
+      const routes = rt.httpRoutes(vs, 80, (d, ns) => destinationPort(this.index, d, ns) ?? 80);
+      virtualHosts.push({ name: `${host}:80`, domains: [host, `${host}:80`], routes });
     }
     const have = new Set(clusters.map((c) => c.name));
     for (const [name, c] of rt.extraClusters) if (!have.has(name)) clusters.push(c);
@@ -224,13 +232,9 @@ export class SnapshotBuilder {
         const rt = new RouteTranslator(this.index, { clientNamespace: gwNs, gateway: gwKey });
         for (const vs of this.index.gatewayVirtualServices(gwNs, gw.metadata.name)) {
           const vsNs = vs.metadata.namespace ?? 'default';
-          const vsHosts = (vs.spec.hosts ?? []).filter((h) => hosts.some((sh) => serverHostAllows(sh, h, vsNs)));
+          const vsHosts = (vs.spec.hosts ?? []).filter((h) => hosts.some((sh) => serverHostAllows(sh, h, vsNs, gwNs)));
           if (vsHosts.length === 0) continue;
-          const routes = rt.httpRoutes(vs, port, (d, ns) => {
-            if (d.port?.number) return d.port.number;
-            const svc = this.index.service(this.index.resolveHost(d.host, ns));
-            return svc?.ports.length === 1 ? svc.ports[0]?.port : undefined;
-          });
+          const routes = rt.httpRoutes(vs, port, (d, ns) => destinationPort(this.index, d, ns));
           for (const h of vsHosts) {
             const domains = h === '*' ? ['*'] : [h, `${h}:${port}`].filter((d) => !taken.has(d));
             if (domains.length === 0) continue;
@@ -266,10 +270,11 @@ export class SnapshotBuilder {
   }
 }
 
-// A Gateway server host ("ns/host", "any-ns/host" written with a star, "host", "*.example.com") admits a VirtualService host.
-function serverHostAllows(serverHost: string, vsHost: string, vsNs: string): boolean {
+// A Gateway server host ("ns/host", "./host" for the gateway's own namespace, "any-ns/host" written
+// with a star, "host", "*.example.com") admits a VirtualService host.
+export function serverHostAllows(serverHost: string, vsHost: string, vsNs: string, gatewayNs: string): boolean {
   const [ns, host] = serverHost.includes('/') ? (serverHost.split('/') as [string, string]) : ['*', serverHost];
-  if (ns !== '*' && ns !== '.' && ns !== vsNs) return false;
+  if (ns !== '*' && (ns === '.' ? vsNs !== gatewayNs : ns !== vsNs)) return false;
   return hostMatches(host, vsHost) || hostMatches(vsHost, host);
 }
 
@@ -278,7 +283,7 @@ function serverHostAllows(serverHost: string, vsHost: string, vsNs: string): boo
  * An egress listener with a port owns that port: on it only its hosts are visible; the listener
  * without a port covers every other port.
  */
-export function egressAllows(sidecar: Sidecar, svc: MeshService, proxyNs: string, port?: number): boolean {
+export function egressAllows(sidecar: Sidecar, svc: Pick<MeshService, 'fqdn' | 'namespace'>, proxyNs: string, port?: number): boolean {
   const egress = sidecar.spec.egress ?? [];
   const owner = port === undefined ? undefined : egress.find((eg) => eg.port?.number === port);
   const listeners = port === undefined ? egress : owner ? [owner] : egress.filter((eg) => eg.port?.number === undefined);
@@ -291,6 +296,13 @@ export function egressAllows(sidecar: Sidecar, svc: MeshService, proxyNs: string
     }
   }
   return false;
+}
+
+/** A destination's port: the one it names, else its service's only port (Istio's GetDestinationCluster). */
+function destinationPort(index: MeshIndex, d: Destination, ns: string): number | undefined {
+  if (d.port?.number) return d.port.number;
+  const svc = index.service(index.resolveHost(d.host, ns));
+  return svc?.ports.length === 1 ? svc.ports[0]?.port : undefined;
 }
 
 /** The Host values that mean this service port from a client in `clientNs`. */

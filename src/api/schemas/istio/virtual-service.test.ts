@@ -274,6 +274,19 @@ describe('VirtualService: Istio documentation examples load clean', () => {
     `);
   });
 
+  it('refuses direct response bytes that are not UTF-8 (the proxy carries the body as text)', () => {
+    assertIssue(vs(yaml`
+      - directResponse:
+          status: 200
+          body: {bytes: "/w=="}
+    `), 'istio.yaml:11:21: spec.http[0].directResponse.body.bytes', 'these bytes are not UTF-8');
+    assert.deepEqual(errorsOf(vs(yaml`
+      - directResponse:
+          status: 200
+          body: {bytes: "aGVsbG8="}
+    `)), []);
+  });
+
   it('refuses header operations on one destination of a split (the proxy has no per-destination slot)', () => {
     assertIssue(vs(yaml`
       - route:

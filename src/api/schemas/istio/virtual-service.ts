@@ -172,9 +172,19 @@ const bodySize: Check = (body: Record<string, unknown>, ctx) => {
   else if (size > 100 * KIB) ctx.warn([key], `the body is ${Math.round(size / KIB)} KiB; large direct responses slow down config pushes to every proxy`);
 };
 
+/** The proxy model carries a direct response body as text, so bytes must be UTF-8 to arrive unchanged. */
+const bytesAreText: Check = (body: Record<string, unknown>, ctx) => {
+  if (typeof body.bytes !== 'string') return;
+  try {
+    new TextDecoder('utf-8', { fatal: true }).decode(Buffer.from(body.bytes, 'base64'));
+  } catch {
+    ctx.error(['bytes'], 'meshbox sends direct response bodies as UTF-8 text and these bytes are not UTF-8; serve binary bodies from a service instead');
+  }
+};
+
 const directResponse = object({
   status: required(integer({ min: 200, max: 599 })),
-  body: object({ string: string(), bytes: string(base64) }, exactlyOne(['string', 'bytes'], 'a direct response body'), bodySize),
+  body: object({ string: string(), bytes: string(base64) }, exactlyOne(['string', 'bytes'], 'a direct response body'), bodySize, bytesAreText),
 });
 
 const rewrite = object(
