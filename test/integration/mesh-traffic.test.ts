@@ -138,13 +138,10 @@ spec:
     assert.ok(versionShare(s, 'v1') + v2 > 0.999, `only v1 and v2 answered: ${JSON.stringify(s.backends)}`);
   });
 
-  it('routes end-user: jason to v2 and everyone else to v1 (weights aside)', async () => {
+  it('routes end-user: jason to v2 and everyone else to v1', async () => {
     const jason = await runLoad(h, 'client', 'http://reviews/', { n: 100, concurrency: 4, headers: { 'end-user': 'jason' } });
     assert.equal(jason.ok, 100, JSON.stringify(jason));
     assert.equal(versionShare(jason, 'v2'), 1, `every jason request went to v2: ${JSON.stringify(jason.backends)}`);
-    const other = await runLoad(h, 'client', 'http://reviews/', { n: 100, concurrency: 4, headers: { 'end-user': 'alice' } });
-    assert.equal(other.ok, 100, JSON.stringify(other));
-    assert.ok(versionShare(other, 'v1') >= 0.75, `alice is routed by the 90/10 split, mostly v1: ${JSON.stringify(other.backends)}`);
     // a header route that only selects v1 proves the header, not the split, decides
     await h.apply(`
 apiVersion: networking.istio.io/v1
@@ -157,13 +154,15 @@ spec:
       route: [{ destination: { host: reviews, subset: v2 } }]
     - route: [{ destination: { host: reviews, subset: v1 } }]
 `);
+    // no header → v1 only (before: ~10 % v2 by the split)
     await converge('http://reviews/', { n: 50, concurrency: 4 }, (s) => s.ok === 50 && versionShare(s, 'v1') === 1, 'the header-only VirtualService');
     const mixed = await Promise.all([
       runLoad(h, 'client', 'http://reviews/', { n: 100, concurrency: 4, headers: { 'end-user': 'jason' } }),
-      runLoad(h, 'client', 'http://reviews/', { n: 100, concurrency: 4 }),
+      // another user: the match is on the value, not on the header being present
+      runLoad(h, 'client', 'http://reviews/', { n: 100, concurrency: 4, headers: { 'end-user': 'alice' } }),
     ]);
     assert.equal(versionShare(mixed[0], 'v2'), 1, `jason → v2 only: ${JSON.stringify(mixed[0].backends)}`);
-    assert.equal(versionShare(mixed[1], 'v1'), 1, `no header → v1 only: ${JSON.stringify(mixed[1].backends)}`);
+    assert.equal(versionShare(mixed[1], 'v1'), 1, `alice → v1 only: ${JSON.stringify(mixed[1].backends)}`);
     assert.equal(mixed[0].ok + mixed[1].ok, 200);
   });
 
@@ -257,9 +256,14 @@ spec:
       const ep = c?.endpoints.find((e) => e.address.startsWith(`${bad!.status!.podIP}:`));
       return ep?.health === 'ejected' ? c : undefined;
     }, 30_000);
+    const badBefore = await backendCounts(bad!);
     const s = await runLoad(h, 'client', 'http://od/', { n: 300, concurrency: 4 });
+    const badAfter = await backendCounts(bad!);
+    // 6: on a slow machine the 30 s ejection may end mid-run; 3 more failures eject it again
     const fromBad = Object.entries(s.backends).filter(([k]) => k.startsWith(`${badName} `)).reduce((n, [, v]) => n + v, 0);
-    assert.ok(fromBad <= 3, `after ejection almost nothing reaches ${badName}: ${fromBad} of 300 (${JSON.stringify(s.backends)})`);
+    assert.ok(fromBad <= 6, `after ejection almost nothing reaches ${badName}: ${fromBad} of 300 answered by it (${JSON.stringify(s.backends)})`);
+    const badSaw = (badAfter.GET ?? 0) - (badBefore.GET ?? 0);
+    assert.ok(badSaw <= 6, `${badName} itself counted ${badSaw} of the 300 requests`);
     assert.ok(s.ok >= 297, `the good pods answer: ${JSON.stringify(s.statuses)}`);
     for (const g of good) {
       const n = Object.entries(s.backends).filter(([k]) => k.startsWith(`${g.metadata.name} `)).reduce((a, [, v]) => a + v, 0);
@@ -316,7 +320,8 @@ spec:
     const [echo] = await readyPods('echo-', 1);
     const r = await tcpEcho(h, 'client', 'echo', 9000, 'hello-tcp');
     assert.equal(r.code, 0, `TCP round trip through the sidecars failed (the proxy needs original-destination routing for non-HTTP ports): ${r.stderr}${r.stdout}`);
-    assert.equal(r.stdout.trim(), `echo ${echo!.metadata.name} hello-tcp`);
+    assert.equal(r.stdout.trim(), `echo ${echo!.metadata.name} hello-tcp`,
+      `the echo server's answer comes back unchanged; an HTTP status line here means a sidecar parsed the TCP bytes as HTTP (no original-destination routing for port 9000): ${r.stdout}`);
     // both sidecars saw the connection
     const client = await h.pod('client');
     const metric = async (p: Pod) => (await (await fetch(`http://${p.status!.podIP}:15090/stats/prometheus`)).text())
