@@ -9,6 +9,7 @@ import type { Logger } from '../core/logger.js';
 import { describeError } from '../core/errors.js';
 import { parseDuration } from '../meshconfig/duration.js';
 import { loadProxyConfigFile } from '../meshconfig/load-proxy-config-file.js';
+import { drainOnSignals } from './drain-on-signals.js';
 import { createLineLogger } from './line-logger.js';
 import { Proxy, type UpdateResult } from './proxy.js';
 
@@ -69,26 +70,14 @@ export async function runProxyFromFile(path: string, opts: RunProxyOptions = {})
   });
   watcher.unref();
 
-  const onSignal = (sig: string): void => {
-    if (closing) return;
-    log.info({ signal: sig }, 'draining');
-    void cleanup().then(() => exit(0));
-  };
-  const handle = opts.handleSignals !== false;
-  if (handle) {
-    process.on('SIGTERM', onSignal);
-    process.on('SIGINT', onSignal);
-  }
+  const removeSignals = opts.handleSignals !== false ? drainOnSignals({ log, close: cleanup, exit, isClosing: () => closing }) : undefined;
 
   async function cleanup(): Promise<void> {
     if (closing) return;
     closing = true;
     clearTimeout(timer);
     watcher.close();
-    if (handle) {
-      process.removeListener('SIGTERM', onSignal);
-      process.removeListener('SIGINT', onSignal);
-    }
+    removeSignals?.();
     await proxy.drain(parseDuration(config.bootstrap.drainTimeout) ?? 5000);
     await proxy.stop();
   }

@@ -10,6 +10,7 @@ import { defaultBootstrap } from '../meshconfig/load-proxy-config-file.js';
 import { parseDuration } from '../meshconfig/duration.js';
 import type { Bootstrap, Snapshot } from '../meshconfig/types.js';
 import { XdsClient, type XdsTarget } from '../meshconfig/xds/client.js';
+import { drainOnSignals } from './drain-on-signals.js';
 import { createLineLogger } from './line-logger.js';
 import { Proxy } from './proxy.js';
 
@@ -78,24 +79,12 @@ export async function runProxyFromXds(opts: RunProxyFromXdsOptions): Promise<Run
   });
   client.start();
 
-  const onSignal = (sig: string): void => {
-    if (closing) return;
-    log.info({ signal: sig }, 'draining');
-    void cleanup().then(() => exit(0));
-  };
-  const handle = opts.handleSignals !== false;
-  if (handle) {
-    process.on('SIGTERM', onSignal);
-    process.on('SIGINT', onSignal);
-  }
+  const removeSignals = opts.handleSignals !== false ? drainOnSignals({ log, close: cleanup, exit, isClosing: () => closing }) : undefined;
 
   async function cleanup(): Promise<void> {
     if (closing) return;
     closing = true;
-    if (handle) {
-      process.removeListener('SIGTERM', onSignal);
-      process.removeListener('SIGINT', onSignal);
-    }
+    removeSignals?.();
     await client.close();
     await proxy.drain(parseDuration(bootstrap.drainTimeout) ?? 5000);
     await proxy.stop();
