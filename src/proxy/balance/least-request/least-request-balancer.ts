@@ -6,26 +6,15 @@
  * pick O(log n) with no per-pick allocation.
  */
 import type { EndpointState } from '../endpoint-state.js';
-import { BaseBalancer, type BalancerOptions } from '../load-balancer.js';
-import { WeightedSampler } from '../weighted-sampler.js';
+import { SamplingBalancer } from '../sampling-balancer.js';
 
-export class LeastRequestBalancer extends BaseBalancer {
+export class LeastRequestBalancer extends SamplingBalancer {
   readonly kind = 'least-request' as const;
-  readonly #sampler: WeightedSampler;
 
-  constructor(endpoints: readonly EndpointState[], options: BalancerOptions = {}) {
-    super(endpoints, options);
-    this.#sampler = new WeightedSampler(endpoints);
-  }
-
-  protected choose(
-    _hashKey: string | undefined,
-    panic: boolean,
-    exclude: ReadonlySet<EndpointState> | undefined,
-  ): EndpointState | undefined {
-    const a = this.#sampler.sample(this.random, panic, exclude);
+  protected choose(_hashKey: string | undefined, panic: boolean, exclude: ReadonlySet<EndpointState> | undefined): EndpointState | undefined {
+    const a = this.draw(panic, exclude);
     if (a === undefined) return undefined;
-    const b = this.#sampler.sample(this.random, panic, exclude) as EndpointState;
+    const b = this.draw(panic, exclude) as EndpointState;
     // a.active/a.weight <= b.active/b.weight, cross-multiplied to stay exact with integers.
     return a.activeRequests * b.weight <= b.activeRequests * a.weight ? a : b;
   }
