@@ -86,7 +86,9 @@ test('inbound listener routes to the app on 127.0.0.1 with the workload metadata
   assert.equal(snapshot.listeners.find((l) => l.name === 'virtualInbound')?.port, 15006);
   const rc = snapshot.routes.find((r) => r.name === 'inbound')!;
   assert.ok(rc.virtualHosts[0]!.domains.includes('reviews:9080'));
-  assert.deepEqual(rc.virtualHosts.at(-1)!.domains, ['*']);
+  // No catch-all: a Host no domain names goes by the original destination's podIP:port, else passes through.
+  assert.ok(!rc.virtualHosts.some((v) => v.domains.includes('*')));
+  assert.deepEqual(snapshot.listeners.find((l) => l.name === 'virtualInbound')?.originalDst, { passthrough: true });
 });
 
 test('a route to an undefined subset answers 503 with the reason; the rest of the config stays', () => {

@@ -1,13 +1,15 @@
 /**
  * Per-proxy snapshots from one MeshIndex generation.
  *
- * Sidecar (Istio's model, adapted to a proxy without original-destination listeners):
+ * Sidecar (Istio's model, with one listener per direction instead of per-destination filter chains):
  *  - `virtualOutbound` on 0.0.0.0:15001 (protocol auto) with route config `outbound`: one virtual
  *    host per visible service port, named `<fqdn>:<port>`, whose domains are the names a client may
  *    use with that port (`reviews:9080`, `reviews.shop:9080`, the VIP, ...; bare names for port 80);
+ *    `originalDst`: TCP service ports by `VIP:port` (headless: `podIP:port`), HTTP by Host and then
+ *    by `VIP:port`, everything else passed through (original-dst-entries.ts);
  *  - clusters `outbound|<port>|<subset>|<fqdn>` per service port and DestinationRule subset;
  *  - `virtualInbound` on 0.0.0.0:15006 with route config `inbound` and clusters `inbound|<port>||`
- *    to the app on 127.0.0.1.
+ *    to the app on 127.0.0.1, TCP ports by `*:port`, other ports passed through to 127.0.0.1.
  * The outbound part depends only on (namespace, Sidecar scope[, pod labels when sourceLabels are
  * used]) and is shared by every proxy with the same key: the same objects, hashed once.
  *
@@ -19,6 +21,7 @@ import { exportedTo, hostMatches, labelsMatch, type MeshIndex, type MeshService 
 import type { Destination, Gateway, Pod, Service, Sidecar } from './mesh-types.js';
 import { clusterProtocol, isHttpLike, portProtocol } from './protocol.js';
 import { RouteTranslator, objectName, serviceClusters, type TranslationWarning } from './build-routes.js';
+import { inboundOriginalDst, outboundOriginalDst } from './original-dst-entries.js';
 
 export const OUTBOUND_PORT = 15001;
 export const INBOUND_PORT = 15006;
@@ -108,27 +111,39 @@ export class SnapshotBuilder {
     let outboundConfig = this.#outboundConfig.get(outbound);
     if (!outboundConfig) {
       outboundConfig = {
-        listeners: [{ name: 'virtualOutbound', address: '0.0.0.0', port: OUTBOUND_PORT, protocol: 'auto', direction: 'outbound', routeConfig: 'outbound' }],
+        listeners: [
+          {
+            name: 'virtualOutbound',
+            address: '0.0.0.0',
+            port: OUTBOUND_PORT,
+            protocol: 'auto',
+            direction: 'outbound',
+            routeConfig: 'outbound',
+            originalDst: outboundOriginalDst(this.index, outbound.clusters),
+          },
+        ],
         routes: [{ name: 'outbound', virtualHosts: outbound.virtualHosts }],
         clusters: outbound.clusters,
       };
       this.#outboundConfig.set(outbound, outboundConfig);
     }
     const inbound = this.#inbound(pod);
-    const own: ConfigPiece = { listeners: [], routes: [], clusters: inbound.clusters };
-    if (inbound.clusters.length > 0) {
-      const tcp = inbound.clusters.find((c) => c.protocol === 'tcp');
-      own.listeners.push({
-        name: 'virtualInbound',
-        address: '0.0.0.0',
-        port: INBOUND_PORT,
-        protocol: 'auto',
-        direction: 'inbound',
-        routeConfig: 'inbound',
-        ...(tcp ? { tcpCluster: tcp.name } : {}),
-      });
-      own.routes.push({ name: 'inbound', virtualHosts: inbound.virtualHosts });
-    }
+    // Always listening: capture redirects every inbound port, declared or not, and undeclared ones pass through.
+    const own: ConfigPiece = {
+      listeners: [
+        {
+          name: 'virtualInbound',
+          address: '0.0.0.0',
+          port: INBOUND_PORT,
+          protocol: 'auto',
+          direction: 'inbound',
+          routeConfig: 'inbound',
+          originalDst: inboundOriginalDst(inbound.clusters),
+        },
+      ],
+      routes: [{ name: 'inbound', virtualHosts: inbound.virtualHosts }],
+      clusters: inbound.clusters,
+    };
     return { outbound, outboundConfig, own, inbound };
   }
 
@@ -194,11 +209,8 @@ export class SnapshotBuilder {
       const domains = [...info.domains, ...(podIP ? [`${podIP}:${tp}`] : [])].filter((d) => !seen.has(d) && seen.add(d));
       if (domains.length > 0) virtualHosts.push({ name: `inbound|http|${tp}`, domains, routes: [{ name: 'default', route: [{ cluster: name, weight: 100 }] }] });
     }
-    // Requests whose Host names no port (or a name we do not know) go to the first HTTP port, as a single-port app expects.
-    const firstHttp = sorted.find(([, i]) => isHttpLike(i.protocol));
-    if (firstHttp) {
-      virtualHosts.push({ name: 'inbound|http|default', domains: ['*'], routes: [{ name: 'default', route: [{ cluster: `inbound|${firstHttp[0]}||`, weight: 100 }] }] });
-    }
+    // No "*" virtual host: a Host no domain names is routed by the original destination's podIP:port
+    // (the port the client dialled), else passed through to 127.0.0.1 at that port.
     return { clusters, virtualHosts };
   }
 
