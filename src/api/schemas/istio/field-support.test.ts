@@ -13,7 +13,7 @@ describe('Istio field support', () => {
   it('lists what meshbox refuses, with the fields the issue names', () => {
     const vs = fieldSupport(KIND_SCHEMAS.get('VirtualService')!);
     const rejected = vs.filter((f) => f.support === 'rejected').map((f) => f.path);
-    for (const p of ['spec.tls', 'spec.http[].delegate', 'spec.http[].corsPolicy', 'spec.http[].mirrors', 'spec.http[].fault.abort.grpcStatus', 'spec.http[].match[].sourceNamespace']) {
+    for (const p of ['spec.tls', 'spec.tcp', 'spec.http[].delegate', 'spec.http[].corsPolicy', 'spec.http[].mirrors', 'spec.http[].fault.abort.grpcStatus', 'spec.http[].match[].sourceNamespace']) {
       assert.ok(rejected.includes(p), `${p} should be refused; refused: ${rejected.join(', ')}`);
     }
     const deprecated = vs.filter((f) => f.support === 'deprecated').map((f) => f.path);
@@ -22,6 +22,13 @@ describe('Istio field support', () => {
     for (const p of ['spec.trafficPolicy.tls', 'spec.workloadSelector', 'spec.subsets[].trafficPolicy.tls', 'spec.trafficPolicy.portLevelSettings[].tls']) {
       assert.ok(dr.includes(p), `${p} should be refused`);
     }
+  });
+
+  it('lists the Sidecar fields the translator cannot act on (refused) and the one it ignores (warned)', () => {
+    const sc = fieldSupport(KIND_SCHEMAS.get('Sidecar')!);
+    const rejected = sc.filter((f) => f.support === 'rejected').map((f) => f.path);
+    for (const p of ['spec.ingress', 'spec.egress[].bind']) assert.ok(rejected.includes(p), `${p} should be refused; refused: ${rejected.join(', ')}`);
+    assert.deepEqual(sc.filter((f) => f.support === 'ignored').map((f) => f.path), ['spec.egress[].port.protocol']);
   });
 
   it('every refusal says what to do instead', () => {
