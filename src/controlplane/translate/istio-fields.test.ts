@@ -196,3 +196,17 @@ test('gateway server hosts: "./host" admits VirtualServices of the gateway\'s na
   state.virtualServices = [bound('edge')];
   assert.deepEqual(hosts(), ['shop.example.com:8080']);
 });
+
+test('Sidecar outboundTrafficPolicy: ALLOW_ANY (default) passes unknown destinations through, REGISTRY_ONLY does not', () => {
+  const state = bookinfo();
+  const outboundListener = (s: Snapshot) => s.listeners.find((l) => l.name === 'virtualOutbound')!;
+  assert.equal(outboundListener(sidecarOf(state, podOf(state, 'productpage'))).originalDst?.passthrough, true);
+  state.sidecars = [sidecarRes('shop', 'default', { outboundTrafficPolicy: { mode: 'REGISTRY_ONLY' } })];
+  const locked = sidecarOf(state, podOf(state, 'productpage'));
+  assert.equal(outboundListener(locked).originalDst?.passthrough, false);
+  // The TCP service stays reachable by VIP:port, and a Sidecar without egress still sees every service.
+  assert.equal(outboundListener(locked).originalDst?.tcp?.['10.96.0.40:27017'], 'outbound|27017||mongodb.shop.svc.cluster.local');
+  assert.ok(vhost(locked, REVIEWS) && vhost(locked, RATINGS));
+  state.sidecars = [sidecarRes('shop', 'default', { outboundTrafficPolicy: { mode: 'ALLOW_ANY' } })];
+  assert.equal(outboundListener(sidecarOf(state, podOf(state, 'productpage'))).originalDst?.passthrough, true);
+});

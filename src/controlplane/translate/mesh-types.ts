@@ -142,7 +142,11 @@ export interface ServiceEntry extends KubeObject {
 }
 
 export interface Sidecar extends KubeObject {
-  spec: { workloadSelector?: { labels?: Record<string, string> }; egress?: { hosts: string[]; port?: { number?: number } }[] };
+  spec: {
+    workloadSelector?: { labels?: Record<string, string> };
+    egress?: { hosts: string[]; port?: { number?: number } }[];
+    outboundTrafficPolicy?: { mode?: 'ALLOW_ANY' | 'REGISTRY_ONLY' };
+  };
 }
 
 /** Everything the translator reads, as lists (from informers or from fixtures). */

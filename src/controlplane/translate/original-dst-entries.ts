@@ -3,7 +3,8 @@
  * folded into meshbox's one listener per direction): which original destinations are plain TCP,
  * and the cluster serving each. HTTP needs no entries: its virtual hosts already list the
  * "VIP:port" and "podIP:port" domains the proxy consults when the Host matches nothing.
- * Everything else passes through (Istio's default outboundTrafficPolicy ALLOW_ANY).
+ * Everything else passes through (Istio's default outboundTrafficPolicy ALLOW_ANY), unless the
+ * pod's Sidecar says REGISTRY_ONLY.
  */
 import type { Cluster, OriginalDst } from '../../meshconfig/types.js';
 import type { MeshIndex } from './mesh-index.js';
@@ -17,7 +18,7 @@ function key(address: string, port: number): string {
  * Sidecar egress and exportTo scoping carry over): "VIP:port" (and a ServiceEntry's other
  * addresses), or "podIP:port" per endpoint for a headless service, which clients dial directly.
  */
-export function outboundOriginalDst(index: MeshIndex, clusters: readonly Cluster[]): OriginalDst {
+export function outboundOriginalDst(index: MeshIndex, clusters: readonly Cluster[], passthrough = true): OriginalDst {
   const visible = new Set(clusters.map((c) => c.name));
   const tcp: Record<string, string> = {};
   const add = (k: string, cluster: string): void => {
@@ -34,11 +35,11 @@ export function outboundOriginalDst(index: MeshIndex, clusters: readonly Cluster
       else for (const ep of port.endpoints) add(key(ep.address, ep.port), cluster);
     }
   }
-  return withTcp(tcp);
+  return withTcp(tcp, passthrough);
 }
 
-function withTcp(tcp: Record<string, string>): OriginalDst {
-  return Object.keys(tcp).length > 0 ? { tcp, passthrough: true } : { passthrough: true };
+function withTcp(tcp: Record<string, string>, passthrough = true): OriginalDst {
+  return Object.keys(tcp).length > 0 ? { tcp, passthrough } : { passthrough };
 }
 
 /**

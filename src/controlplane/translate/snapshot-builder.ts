@@ -31,6 +31,8 @@ export interface OutboundPart {
   clusters: Cluster[];
   virtualHosts: VirtualHost[];
   warnings: TranslationWarning[];
+  /** unknown destinations go out as dialled (ALLOW_ANY, the default), or get 502 NR / a closed connection (REGISTRY_ONLY) */
+  passthrough: boolean;
 }
 
 export type ConfigPiece = Pick<Snapshot, 'listeners' | 'routes' | 'clusters'>;
@@ -99,7 +101,8 @@ export class SnapshotBuilder {
     }
     const have = new Set(clusters.map((c) => c.name));
     for (const [name, c] of rt.extraClusters) if (!have.has(name)) clusters.push(c);
-    const part: OutboundPart = { key, clusters, virtualHosts, warnings: rt.warnings };
+    const passthrough = sidecar?.spec.outboundTrafficPolicy?.mode !== 'REGISTRY_ONLY';
+    const part: OutboundPart = { key, clusters, virtualHosts, warnings: rt.warnings, passthrough };
     this.#outbound.set(key, part);
     return part;
   }
@@ -119,7 +122,7 @@ export class SnapshotBuilder {
             protocol: 'auto',
             direction: 'outbound',
             routeConfig: 'outbound',
-            originalDst: outboundOriginalDst(this.index, outbound.clusters),
+            originalDst: outboundOriginalDst(this.index, outbound.clusters, outbound.passthrough),
           },
         ],
         routes: [{ name: 'outbound', virtualHosts: outbound.virtualHosts }],
@@ -297,6 +300,8 @@ export function serverHostAllows(serverHost: string, vsHost: string, vsNs: strin
  */
 export function egressAllows(sidecar: Sidecar, svc: Pick<MeshService, 'fqdn' | 'namespace'>, proxyNs: string, port?: number): boolean {
   const egress = sidecar.spec.egress ?? [];
+  // Istio: a Sidecar without egress (only outboundTrafficPolicy) reaches every service it may see.
+  if (egress.length === 0) return true;
   const owner = port === undefined ? undefined : egress.find((eg) => eg.port?.number === port);
   const listeners = port === undefined ? egress : owner ? [owner] : egress.filter((eg) => eg.port?.number === undefined);
   for (const eg of listeners) {

@@ -79,7 +79,7 @@ const SEEDS: KubeObject[] = [
     spec: {
       workloadSelector: { labels: { app: 'a' } },
       egress: [{ port: { number: 80, protocol: 'HTTP', name: 'http' }, hosts: ['./*'] }, { hosts: ['istio-system/*'] }],
-      outboundTrafficPolicy: { mode: 'ALLOW_ANY' },
+      outboundTrafficPolicy: { mode: 'REGISTRY_ONLY' },
     },
   },
 ];

@@ -1,11 +1,12 @@
 /**
  * Sidecar (networking.istio.io v1, v1beta1, v1alpha3): which hosts a workload's proxy learns
- * about (egress host scoping, per port when an egress listener names one). Ingress listeners,
- * bind addresses and REGISTRY_ONLY are refused: the sidecar's inbound side follows the pod's
- * ports and its outbound side captures every address with iptables.
+ * about (egress host scoping, per port when an egress listener names one) and whether unknown
+ * destinations pass through (outboundTrafficPolicy). Ingress listeners and bind addresses are
+ * refused: the sidecar's inbound side follows the pod's ports and its outbound side captures
+ * every address with iptables.
  */
 import { dns1123Label, dns1123Subdomain } from '../../formats.js';
-import { array, ignored, nonEmptyString, object, rejected, required, type Check } from '../../schema.js';
+import { array, ignored, nonEmptyString, object, oneOf, rejected, required, type Check } from '../../schema.js';
 import { isPlainObject } from '../../walk-schema.js';
 import { kindSchema } from '../meta.js';
 import { labels, namespacedHost, port, protocolName } from './common.js';
@@ -62,16 +63,7 @@ const notEmpty: Check = (spec: Record<string, unknown>, ctx) => {
   }
 };
 
-// Today the outbound listener answers a host it does not know with 404 NR, whatever the mode says;
-// REGISTRY_ONLY must not look configured while ALLOW_ANY's passthrough is missing.
-const outboundMode = nonEmptyString({
-  name: 'mode',
-  check(v) {
-    if (v === 'ALLOW_ANY') return undefined;
-    if (v === 'REGISTRY_ONLY') return 'meshbox does not support mode REGISTRY_ONLY yet; remove it (scope what the workload may reach with egress hosts instead)';
-    return `unsupported value ${JSON.stringify(v)}${v.toUpperCase().startsWith('ALLOW') ? ' (did you mean ALLOW_ANY?)' : ''}: use ALLOW_ANY`;
-  },
-});
+
 
 export const sidecarSpec = object(
   {
@@ -83,7 +75,8 @@ export const sidecarSpec = object(
     ingress: rejected(NOT_YET('Sidecar ingress listeners', 'the sidecar forwards each port of the pod to the app on 127.0.0.1, as the Service targetPort says')),
     egress: array(egressListener, {}, checkEgress),
     outboundTrafficPolicy: object({
-      mode: outboundMode,
+      // the outbound listener's originalDst.passthrough: true for ALLOW_ANY, false for REGISTRY_ONLY
+      mode: oneOf('REGISTRY_ONLY', 'ALLOW_ANY'),
       egressProxy: rejected(NOT_YET('outboundTrafficPolicy.egressProxy', 'unknown destinations go out directly with ALLOW_ANY')),
     }),
     inboundConnectionPool: rejected(NOT_YET('inboundConnectionPool', 'set connectionPool in a DestinationRule')),
