@@ -5,6 +5,8 @@
  * (the real addon reads SO_ORIGINAL_DST), nat OUTPUT rules like the sidecar's capture (the proxy's
  * uid excluded) and a PREROUTING rule for inbound. Clients run in the netns as root, so their
  * connections are redirected; everything is deleted in `finally`.
+ * The second test runs the same through injected sidecars in a meshbox daemon (MeshboxHarness,
+ * which runs bin/meshbox.js, i.e. dist/).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,8 +15,11 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { KubeObject, Pod } from '../../src/api/types.js';
 import { run } from '../../src/core/exec.js';
 import { randomHex } from '../../src/core/ids.js';
+import { MeshboxHarness } from './helpers/meshbox-harness.js';
+import { podReady } from './helpers/pod-waits.js';
 
 const skip = process.getuid?.() !== 0 ? 'needs root (network namespaces, iptables, setpriv)' : false;
 const ENTRY = fileURLToPath(new URL('../../src/proxy/entry.js', import.meta.url));
@@ -225,4 +230,113 @@ test('proxy reads SO_ORIGINAL_DST after iptables REDIRECT: VIP routing, tcp entr
   }
   const left = await run('ip', ['netns', 'list'], { timeoutMs: 5000 });
   assert.ok(!left.stdout.includes(`mbx-od-${rand}`) && !left.stdout.includes(`mbx-odp-${rand}`), 'both netns are gone');
+});
+
+const MESH_APP = `
+apiVersion: v1
+kind: ConfigMap
+metadata: { name: apps }
+data:
+  banner.js: |
+    // server-first: says hello, then echoes
+    require('node:net').createServer((s) => { s.write('hello\\n'); s.pipe(s); }).listen(5000);
+    process.on('SIGTERM', () => process.exit(0));
+  loner.js: |
+    require('node:http').createServer((q, r) => r.end('loner')).listen(8080);
+    process.on('SIGTERM', () => process.exit(0));
+---
+apiVersion: v1
+kind: Pod
+metadata: { name: banner, labels: { app: banner } }
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+    - name: banner
+      image: host
+      command: ["node", "/app/banner.js"]
+      ports: [{ name: tcp, containerPort: 5000 }]
+      readinessProbe: { tcpSocket: { port: 5000 }, periodSeconds: 1 }
+      volumeMounts: [{ name: app, mountPath: /app }]
+  volumes: [{ name: app, configMap: { name: apps } }]
+---
+apiVersion: v1
+kind: Service
+metadata: { name: banner }
+spec:
+  selector: { app: banner }
+  ports: [{ name: tcp-banner, port: 5432, targetPort: 5000 }]
+---
+apiVersion: v1
+kind: Pod
+metadata: { name: loner, labels: { app: loner } }
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+    - name: loner
+      image: host
+      command: ["node", "/app/loner.js"]
+      ports: [{ name: http, containerPort: 8080 }]
+      readinessProbe: { tcpSocket: { port: 8080 }, periodSeconds: 1 }
+      volumeMounts: [{ name: app, mountPath: /app }]
+  volumes: [{ name: app, configMap: { name: apps } }]
+---
+apiVersion: v1
+kind: Pod
+metadata: { name: client, labels: { app: client } }
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+    - { name: client, image: host, command: ["sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"] }
+`;
+
+// Reads the banner, sends "ping", expects it back; prints what it got.
+const TCP_CLIENT = `
+const s = require('net').connect(Number(process.argv[2]), process.argv[1]);
+let d = '';
+s.on('data', (c) => { d += c; if (d === 'hello\\n') s.write('ping'); if (d === 'hello\\nping') { console.log('OK'); process.exit(0); } });
+s.on('error', (e) => { console.log('ERROR ' + e.message); process.exit(1); });
+setTimeout(() => { console.log('TIMEOUT ' + JSON.stringify(d)); process.exit(1); }, 8000);
+`;
+
+test('mesh: a TCP Service by its VIP through both sidecars, and a pod IP no Service names passed through', { skip, timeout: 240_000 }, async () => {
+  const h = new MeshboxHarness({ mesh: true });
+  try {
+    await h.start();
+    await h.apply(MESH_APP);
+    const ready = (name: string): Promise<Pod> =>
+      h.eventually(`${name} Ready`, async () => {
+        const p = await h.pod(name);
+        return p && podReady(p) ? p : undefined;
+      }, 90_000);
+    const [client, banner, loner] = [await ready('client'), await ready('banner'), await ready('loner')];
+    const svc = (await h.list<KubeObject & { spec: { clusterIP: string } }>('/api/v1/namespaces/default/services')).find((x) => x.metadata.name === 'banner')!;
+    const vip = svc.spec.clusterIP;
+
+    // The client's sidecar pipes VIP:5432 to the banner pod at once (server-first works), and the
+    // banner's sidecar takes it on *:5000.
+    let last = '';
+    const r = await h.eventually('TCP through both sidecars', async () => {
+      const x = await h.cli(['exec', 'client', '--', 'node', '-e', TCP_CLIENT, vip, '5432']);
+      last = `${x.stdout} ${x.stderr}`;
+      return x.stdout.includes('OK') ? x : undefined;
+    }, 60_000).catch((err: Error) => {
+      throw new Error(`${err.message}; last try: ${last}`);
+    });
+    assert.equal(r.code, 0);
+    const tcpLines = async (p: Pod): Promise<string> => {
+      const text = await (await fetch(`http://${p.status!.podIP}:15090/stats/prometheus`)).text();
+      return text.split('\n').filter((l) => l.startsWith('istio_tcp_connections_opened_total{')).join('\n');
+    };
+    assert.match(await tcpLines(client), /reporter="source"[^}]*destination_service_name="banner"/);
+    assert.match(await tcpLines(banner), /reporter="destination"[^}]*destination_service_name="banner"/);
+
+    // No Service names the loner: the client's sidecar passes the call through to its pod IP.
+    const call = await h.cli(['exec', 'client', '--', 'curl', '-s', '-m', '5', `http://${loner.status!.podIP}:8080/`]);
+    assert.equal(call.stdout, 'loner', call.stderr);
+    const clientStats = await (await fetch(`http://${client.status!.podIP}:15090/stats/prometheus`)).text();
+    assert.match(clientStats, /istio_requests_total\{[^}]*destination_service_name="PassthroughCluster"[^}]*response_code="200"/);
+  } finally {
+    const leaks = await h.down();
+    assert.deepEqual(leaks, [], 'meshbox down leaves nothing behind');
+  }
 });
