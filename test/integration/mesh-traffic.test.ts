@@ -275,6 +275,9 @@ spec:
     assert.ok(od, `/clusters shows outlier detection on ${cluster}`);
     assert.equal(od.ejectionsActive, 1, `/clusters: ${JSON.stringify(od)}`);
     assert.ok((od.ejectionsConsecutive5xx ?? 0) >= 1, `/clusters: ${JSON.stringify(od)}`);
+    const stats = await proxyAdmin(h, 'client', '/stats');
+    const line = `cluster.${cluster}.outlier_detection.ejections_active: 1`;
+    assert.ok(stats.split('\n').includes(line), `Envoy-style /stats count the ejection (${line}):\n${stats}`);
   });
 
   it('fault injection delays, aborts with FI, and aborts about half at 50%', async () => {
