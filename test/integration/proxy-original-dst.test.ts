@@ -12,6 +12,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -338,5 +339,39 @@ test('mesh: a TCP Service by its VIP through both sidecars, and a pod IP no Serv
   } finally {
     const leaks = await h.down();
     assert.deepEqual(leaks, [], 'meshbox down leaves nothing behind');
+  }
+});
+
+test('addon: IPv6 (IP6T_SO_ORIGINAL_DST), IPv4 on a dual-stack socket, and null-equivalent for a direct connection', { skip, timeout: 60_000 }, async () => {
+  const ns = `mbx-od6-${randomHex(4)}`;
+  const addon = createRequire(import.meta.url).resolve('meshbox-original-dst');
+  const script = `
+const net = require('net'); const m = require(${JSON.stringify(addon)});
+const seen = [];
+const s = net.createServer((c) => { seen.push([c.remoteAddress, m.originalDst(c._handle.fd)]); c.destroy(); if (seen.length === 3) { console.log(JSON.stringify(seen)); process.exit(0); } })
+  .listen(15099, '::', async () => {
+    for (const [port, host] of [[80, 'fd00:222::100'], [80, '10.222.251.100'], [15099, '::1']]) {
+      net.connect(port, host).on('error', () => {});
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  });
+setTimeout(() => { console.log(JSON.stringify(seen)); process.exit(1); }, 10000);
+`;
+  try {
+    await sh('ip', ['netns', 'add', ns]);
+    await sh('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
+    await sh('ip', ['-n', ns, 'addr', 'add', 'fd00:222::100/128', 'dev', 'lo', 'nodad']);
+    await sh('ip', ['-n', ns, 'addr', 'add', '10.222.251.100/32', 'dev', 'lo']);
+    await sh('ip', ['netns', 'exec', ns, 'ip6tables', '-w', '-t', 'nat', '-A', 'OUTPUT', '-p', 'tcp', '-d', 'fd00:222::100', '--dport', '80', '-j', 'REDIRECT', '--to-ports', '15099']);
+    await sh('ip', ['netns', 'exec', ns, 'iptables', '-w', '-t', 'nat', '-A', 'OUTPUT', '-p', 'tcp', '-d', '10.222.251.100', '--dport', '80', '-j', 'REDIRECT', '--to-ports', '15099']);
+    const r = await run('ip', ['netns', 'exec', ns, 'node', '-e', script], { timeoutMs: 20_000 });
+    const seen = JSON.parse(r.stdout.trim()) as [string, [string, number] | null][];
+    assert.deepEqual(seen[0]?.[1], ['fd00:222::100', 80], 'IPv6 original destination');
+    assert.deepEqual(seen[1]?.[1], ['10.222.251.100', 80], 'IPv4 through a dual-stack (::) socket');
+    // Not NATed: the kernel reports the connection's own destination (or nothing); the wrapper calls that "not redirected".
+    const direct = seen[2]?.[1];
+    assert.ok(direct === null || (direct?.[0] === '::1' && direct[1] === 15099), JSON.stringify(seen[2]));
+  } finally {
+    await run('ip', ['netns', 'del', ns], { allowFailure: true, timeoutMs: 15_000 });
   }
 });

@@ -8,15 +8,13 @@ import { FLAG_BY_CODE, type FailureContext } from '../errors.js';
 export const OriginalDstUnavailable = defineError(
   'MBX_PROXY_ORIGINAL_DST_UNAVAILABLE',
   (listener: string, why: string) =>
-    `listener ${listener} needs the original destination of redirected connections, but the native addon meshbox-original-dst cannot be loaded (${why}); ` +
-    'build it with `npm ci` or `npm rebuild meshbox-original-dst` (needs g++, make and python3), or remove originalDst from the listener',
+    `listener ${listener} needs the original destination of redirected connections, but the native addon meshbox-original-dst cannot be loaded (${why}); build it with npm ci or npm rebuild meshbox-original-dst (needs g++, make and python3), or remove originalDst from the listener`,
 );
 
 export const NoOriginalDstRoute = defineError(
   'MBX_PROXY_NO_ORIGINAL_DST_ROUTE',
   (c: FailureContext, listener: string, authority: string, destination: string, why: string) =>
-    `no route for host ${JSON.stringify(authority)} nor for the original destination ${destination} on listener ${listener} (proxy ${c.proxy}), ` +
-    `and ${why}; add a Service or ServiceEntry for this destination, or allow passthrough (originalDst.passthrough, Istio's outboundTrafficPolicy ALLOW_ANY)`,
+    `no route for host ${JSON.stringify(authority)} nor for the original destination ${destination} on listener ${listener} (proxy ${c.proxy}), and ${why}; add a Service or ServiceEntry for this destination, or allow passthrough (originalDst.passthrough, Istio's outboundTrafficPolicy ALLOW_ANY)`,
   { httpStatus: 502 },
 );
 
