@@ -16,6 +16,10 @@ command -v runc >/dev/null 2>&1 || need+=(runc)
 command -v iptables >/dev/null 2>&1 || need+=(iptables)
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
 command -v nsenter >/dev/null 2>&1 || need+=(util-linux)
+# native addons (better-sqlite3, native/original-dst) build with node-gyp
+command -v g++ >/dev/null 2>&1 || need+=(g++)
+command -v make >/dev/null 2>&1 || need+=(make)
+command -v python3 >/dev/null 2>&1 || need+=(python3)
 for extra in "$@"; do
   case "$extra" in
     --bench) command -v haproxy >/dev/null || need+=(haproxy); command -v nginx >/dev/null || need+=(nginx)
@@ -41,6 +45,10 @@ fi
 
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "meshbox setup: installing npm packages"
+  # node-gyp builds against the installed Node's own headers rather than downloading them
+  if [ -z "${npm_config_nodedir:-}" ] && [ -f /usr/include/node/node_api.h ] && [ "$(npm config get nodedir)" = "undefined" ]; then
+    export npm_config_nodedir=/usr
+  fi
   npm ci --no-audit --no-fund --loglevel=error
 fi
 

@@ -40,7 +40,7 @@ import { createMeshMetrics, type MeshMetrics } from '../controlplane/telemetry/i
 import { registerDnsMetrics } from '../dns/dns-metrics.js';
 import { parseMetricsAddress } from './config.js';
 import { GatewaySupervisor } from './gateways.js';
-import { derive, xdsSocketPath, type DaemonConfig, type DerivedConfig } from './config.js';
+import { defaultConfig, derive, xdsSocketPath, type DaemonConfig, type DerivedConfig } from './config.js';
 import { createAdmission } from './admission.js';
 import { AlreadyRunning, NotRoot } from './errors.js';
 import { setupHostNetwork } from './host-network.js';
@@ -216,7 +216,7 @@ export class Daemon {
     await this.#gateways.start();
     // Every sidecar's and gateway's metrics, with the daemon's own, on GET /metrics (API socket and TCP).
     const gateways = this.#gateways;
-    this.#meshMetrics = await createMeshMetrics({ pods: () => podInformer.list() as Pod[], gateways: () => gateways.statsTargets(), listen: parseMetricsAddress(config.metricsAddress), log: log.child({ component: 'metrics' }) });
+    this.#meshMetrics = await createMeshMetrics({ pods: () => podInformer.list() as Pod[], gateways: () => gateways.statsTargets(), listen: parseMetricsAddress(config.metricsAddress), listenOptional: config.metricsAddress === defaultConfig().metricsAddress, log: log.child({ component: 'metrics' }) });
     registerDnsMetrics(this.#meshMetrics.registry, this.#dns);
 
     this.#api = new ApiServer({

@@ -34,6 +34,11 @@ export interface MeshMetricsOptions {
   gateways?: () => readonly ScrapeTarget[];
   /** TCP endpoint; undefined = API socket only */
   listen?: ListenAddress | undefined;
+  /**
+   * the address is a default nobody asked for: when it is taken (another meshbox daemon on this
+   * machine), warn and serve on the API socket only instead of failing the daemon
+   */
+  listenOptional?: boolean;
   log: Logger;
   timeoutMs?: number;
 }
@@ -87,7 +92,13 @@ export async function createMeshMetrics(opts: MeshMetricsOptions): Promise<MeshM
       },
     );
   };
-  const server = opts.listen ? await listenTcp(opts.listen, handler) : undefined;
+  let server: http.Server | undefined;
+  try {
+    server = opts.listen ? await listenTcp(opts.listen, handler) : undefined;
+  } catch (err) {
+    if (!opts.listenOptional) throw err;
+    opts.log.warn({ err: describeError(err) }, 'mesh metrics not served over TCP (GET /metrics on the API socket still works); pass --metrics-address to choose a free address');
+  }
   if (server) opts.log.info({ address: addressOf(server) }, 'mesh metrics served over TCP');
   return {
     registry,
