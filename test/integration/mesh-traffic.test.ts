@@ -101,6 +101,18 @@ async function backendCounts(pod: Pod): Promise<Record<string, number>> {
   return (await res.json()) as Record<string, number>;
 }
 
+/** Sum of the client sidecar's istio_requests_total (reporter=source) samples carrying all `labels`. */
+async function clientRequests(labels: Record<string, string>): Promise<number> {
+  const client = await h.pod('client');
+  const text = await (await fetch(`http://${client!.status!.podIP}:15090/stats/prometheus`, { signal: AbortSignal.timeout(5000) })).text();
+  let n = 0;
+  for (const l of text.split('\n')) {
+    if (!l.startsWith('istio_requests_total{') || !l.includes('reporter="source"')) continue;
+    if (Object.entries(labels).every(([k, v]) => l.includes(`${k}="${v}"`))) n += Number(l.split(' ').at(-1));
+  }
+  return n;
+}
+
 describe('mesh traffic management', () => {
   before(async () => {
     await h.apply(APPS);
@@ -228,6 +240,9 @@ spec:
     assert.match(reason, /upstream \d+\.\d+\.\d+\.\d+:8080/, `x-meshbox-error names the upstream endpoint: ${reason}`);
     assert.ok(s.latencyMs.max < 1800, `answered at the timeout, not after the 2 s sleep: ${JSON.stringify(s.latencyMs)}`);
     assert.ok(s.latencyMs.p50 >= 450, `not before the timeout: ${JSON.stringify(s.latencyMs)}`);
+    // the client sidecar's metrics say why too (1 from the convergence probe, maybe more)
+    const ut = await clientRequests({ destination_service_name: 'slow', response_code: '504', response_flags: 'UT' });
+    assert.ok(ut >= 7, `istio_requests_total counts the timeouts with response_flags="UT": ${ut}`);
   });
 
   it('outlier detection ejects the one pod of three that returns 5xx', async () => {
@@ -310,6 +325,9 @@ spec:
     assert.deepEqual(aborted.flags, { FI: 50 }, JSON.stringify(aborted));
     assert.deepEqual(aborted.backends, {}, 'no aborted request reached a backend');
     assert.match(aborted.failures[0]?.error ?? '', /route \S*faulty-route\b/);
+    assert.match(aborted.failures[0]?.error ?? '', /cluster outbound\|80\|\|faulty\.default\.svc\.cluster\.local/, 'the abort names the destination the route picked');
+    const fi = await clientRequests({ destination_service_name: 'faulty', response_code: '418', response_flags: 'FI' });
+    assert.ok(fi >= 50, `istio_requests_total counts the aborts with response_flags="FI": ${fi}`);
 
     await h.apply(vs('{ abort: { httpStatus: 503, percentage: { value: 50 } } }'));
     await converge('http://faulty/', { n: 40, concurrency: 4 }, (s) => (s.statuses['503'] ?? 0) > 0 && s.ok > 0, 'the 50% abort');

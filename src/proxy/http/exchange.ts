@@ -135,11 +135,22 @@ export class Exchange {
         return;
       }
       if (d.abortStatus !== undefined) {
-        this.fail(FaultAbort(this.failure(), d.abortStatus, { details: { status: d.abortStatus } }));
+        this.abortByFault(d.abortStatus);
         return;
       }
     }
     this.dispatch();
+  }
+
+  /**
+   * Envoy picks the route's (weighted) cluster when it resolves the route, before the fault filter
+   * runs, so an injected abort is still reported against that destination service (Kiali shows the
+   * failing edge), and the reason names the cluster. No try is made: nothing is admitted.
+   */
+  abortByFault(status: number): void {
+    const route = this.route;
+    if (this.target === undefined && route !== undefined && route.kind === 'forward') this.target = route.pickDestination(Math.random());
+    this.fail(FaultAbort(this.failure(), status, { details: { status } }));
   }
 
   dispatch(): void {
@@ -585,7 +596,7 @@ function onDownstreamDrain(this: DownstreamResponse): void {
 
 function continueAfterDelay(ex: Exchange): void {
   if (ex.faultAbort !== 0) {
-    ex.fail(FaultAbort(ex.failure(), ex.faultAbort, { details: { status: ex.faultAbort } }));
+    ex.abortByFault(ex.faultAbort);
     return;
   }
   ex.dispatch();
