@@ -126,8 +126,9 @@ export class RouteTranslator {
         message: `host ${svc.fqdn} is also claimed by ${objectName(first!)}, which wins (oldest); merge the VirtualServices`,
       });
     }
-    const routes = first ? this.httpRoutes(first, port.port, (d) => this.#defaultPort(d, port.port)) : [];
-    if (!first) routes.push({ name: 'default', route: [{ cluster: clusterName(port.port, '', svc.fqdn), weight: 100 }] });
+    // A VirtualService with only tcp routes leaves the HTTP ports on the default route (Istio).
+    const routes = first?.spec.http ? this.httpRoutes(first, port.port, (d) => this.#defaultPort(d, port.port)) : [];
+    if (!first?.spec.http) routes.push({ name: 'default', route: [{ cluster: clusterName(port.port, '', svc.fqdn), weight: 100 }] });
     return { name, domains, routes };
   }
 
@@ -147,6 +148,29 @@ export class RouteTranslator {
       out.push(route);
     });
     return out;
+  }
+
+  /**
+   * The cluster a TCP service port's connections go to by its VirtualService's tcp routes (the
+   * first rule whose match applies to this port and to sidecars), or undefined for the default.
+   * A destination the mesh cannot serve becomes an empty cluster (the proxy closes it, UH) and a warning.
+   */
+  tcpRouteCluster(vs: VirtualService, port: number): string | undefined {
+    const vsNs = vs.metadata.namespace ?? 'default';
+    const rules = vs.spec.tcp ?? [];
+    for (let i = 0; i < rules.length; i++) {
+      const rule = rules[i]!;
+      const applies =
+        !rule.match ||
+        rule.match.length === 0 ||
+        rule.match.some((m) => (m.port === undefined || m.port === port) && (!m.gateways || m.gateways.length === 0 || m.gateways.includes('mesh')));
+      const d = rule.route[0]?.destination;
+      if (!applies || !d) continue;
+      const svc = this.#index.service(this.#index.resolveHost(d.host, vsNs));
+      const destPort = d.port?.number ?? (svc?.ports.length === 1 ? svc.ports[0]?.port : undefined) ?? port;
+      return this.#destinationCluster(vs, d, `spec.tcp[${i}].route[0].destination`, destPort).cluster;
+    }
+    return undefined;
   }
 
   #defaultPort(d: Destination, listenerPort: number): number {

@@ -210,3 +210,38 @@ test('Sidecar outboundTrafficPolicy: ALLOW_ANY (default) passes unknown destinat
   state.sidecars = [sidecarRes('shop', 'default', { outboundTrafficPolicy: { mode: 'ALLOW_ANY' } })];
   assert.equal(outboundListener(sidecarOf(state, podOf(state, 'productpage'))).originalDst?.passthrough, true);
 });
+
+test('VirtualService tcp route: the TCP port\'s VIP goes to the route\'s destination (a subset); its HTTP ports keep the default route', () => {
+  const state = bookinfo();
+  const mongo = podOf(state, 'mongodb');
+  state.pods = state.pods.map((p) => (p === mongo ? { ...p, metadata: { ...p.metadata, labels: { app: 'mongodb', version: 'v2' } } } : p));
+  state.destinationRules = [...state.destinationRules, dr('shop', 'mongodb', { host: 'mongodb', subsets: [{ name: 'v2', labels: { version: 'v2' } }] })];
+  state.virtualServices = [
+    vs('shop', 'mongodb', { hosts: ['mongodb'], tcp: [{ match: [{ port: 27017 }], route: [{ destination: { host: 'mongodb', subset: 'v2' } }] }] }),
+    vs('shop', 'ratings', { hosts: ['ratings'], tcp: [{ route: [{ destination: { host: 'mongodb', subset: 'v2' } }] }] }),
+  ];
+  const s = sidecarOf(state, podOf(state, 'productpage'));
+  const od = s.listeners.find((l) => l.name === 'virtualOutbound')!.originalDst!;
+  assert.equal(od.tcp?.['10.96.0.40:27017'], 'outbound|27017|v2|mongodb.shop.svc.cluster.local');
+  assert.deepEqual(s.clusters.find((c) => c.name === 'outbound|27017|v2|mongodb.shop.svc.cluster.local')!.endpoints, [{ address: '10.244.0.40', port: 27017 }]);
+  // ratings' only port is HTTP: a tcp-only VirtualService leaves it on the default route.
+  assert.deepEqual(vhost(s, RATINGS)!.routes, [{ name: 'default', route: [{ cluster: 'outbound|9080||ratings.shop.svc.cluster.local', weight: 100 }] }]);
+});
+
+test('VirtualService tcp route to an undefined subset: an empty cluster (the proxy closes, UH) and a warning, never a dropped config', () => {
+  const state = bookinfo();
+  state.virtualServices = [vs('shop', 'mongodb', { hosts: ['mongodb'], tcp: [{ route: [{ destination: { host: 'mongodb', subset: 'v9' } }] }] })];
+  const { snapshot, warnings } = new SnapshotBuilder(new MeshIndex(state)).sidecar(podOf(state, 'productpage'));
+  assert.deepEqual(validateSnapshot({ ...snapshot, version: '1' }).issues, []);
+  const target = snapshot.listeners.find((l) => l.name === 'virtualOutbound')!.originalDst!.tcp!['10.96.0.40:27017'];
+  assert.equal(target, 'outbound|27017|v9|mongodb.shop.svc.cluster.local');
+  assert.deepEqual(snapshot.clusters.find((c) => c.name === target), { name: target, protocol: 'tcp', endpoints: [], destination: { service: 'mongodb.shop.svc.cluster.local' } });
+  assert.deepEqual(warnings.map((w) => [w.code, w.field]), [['MBX_ANALYZE_SUBSET_UNDEFINED', 'spec.tcp[0].route[0].destination']]);
+});
+
+test('VirtualService tcp route whose match names another port leaves the port on its default cluster', () => {
+  const state = bookinfo();
+  state.virtualServices = [vs('shop', 'mongodb', { hosts: ['mongodb'], tcp: [{ match: [{ port: 27018 }], route: [{ destination: { host: 'ratings' } }] }] })];
+  const od = sidecarOf(state, podOf(state, 'productpage')).listeners.find((l) => l.name === 'virtualOutbound')!.originalDst!;
+  assert.equal(od.tcp?.['10.96.0.40:27017'], 'outbound|27017||mongodb.shop.svc.cluster.local');
+});

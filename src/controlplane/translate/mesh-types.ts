@@ -90,8 +90,14 @@ export interface HTTPRoute {
   headers?: Headers;
 }
 
+/** Istio TCPRoute: api/ admits matches on port (and gateways with "mesh") and one destination. */
+export interface TCPRoute {
+  match?: { port?: number; gateways?: string[] }[];
+  route: { destination: Destination; weight?: number }[];
+}
+
 export interface VirtualService extends KubeObject {
-  spec: { hosts?: string[]; gateways?: string[]; http?: HTTPRoute[]; exportTo?: string[] };
+  spec: { hosts?: string[]; gateways?: string[]; http?: HTTPRoute[]; tcp?: TCPRoute[]; exportTo?: string[] };
 }
 
 export interface PortTrafficPolicy {

@@ -17,8 +17,9 @@ function key(address: string, port: number): string {
  * Outbound: every TCP service port the sidecar sees (its default cluster is in `clusters`, so
  * Sidecar egress and exportTo scoping carry over): "VIP:port" (and a ServiceEntry's other
  * addresses), or "podIP:port" per endpoint for a headless service, which clients dial directly.
+ * `tcpRoutes` replaces a port's default cluster with the one its VirtualService tcp route names.
  */
-export function outboundOriginalDst(index: MeshIndex, clusters: readonly Cluster[], passthrough = true): OriginalDst {
+export function outboundOriginalDst(index: MeshIndex, clusters: readonly Cluster[], passthrough = true, tcpRoutes?: ReadonlyMap<string, string>): OriginalDst {
   const visible = new Set(clusters.map((c) => c.name));
   const tcp: Record<string, string> = {};
   const add = (k: string, cluster: string): void => {
@@ -28,8 +29,10 @@ export function outboundOriginalDst(index: MeshIndex, clusters: readonly Cluster
   for (const svc of index.services) {
     for (const port of svc.ports) {
       if (port.protocol !== 'tcp') continue;
-      const cluster = `outbound|${port.port}||${svc.fqdn}`;
-      if (!visible.has(cluster)) continue;
+      const own = `outbound|${port.port}||${svc.fqdn}`;
+      if (!visible.has(own)) continue;
+      // A VirtualService tcp route sends this port's connections elsewhere (a subset, another service).
+      const cluster = tcpRoutes?.get(own) ?? own;
       const addresses = [...(svc.vip ? [svc.vip] : []), ...(svc.moreAddresses ?? [])];
       if (addresses.length > 0) for (const a of addresses) add(key(a, port.port), cluster);
       else for (const ep of port.endpoints) add(key(ep.address, ep.port), cluster);

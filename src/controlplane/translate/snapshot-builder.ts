@@ -33,6 +33,8 @@ export interface OutboundPart {
   warnings: TranslationWarning[];
   /** unknown destinations go out as dialled (ALLOW_ANY, the default), or get 502 NR / a closed connection (REGISTRY_ONLY) */
   passthrough: boolean;
+  /** a TCP service port's default cluster → the cluster its VirtualService tcp route names */
+  tcpRoutes: ReadonlyMap<string, string>;
 }
 
 export type ConfigPiece = Pick<Snapshot, 'listeners' | 'routes' | 'clusters'>;
@@ -83,12 +85,18 @@ export class SnapshotBuilder {
     const rt = new RouteTranslator(this.index, { clientNamespace: namespace, ...(podLabels ? { podLabels } : {}) });
     const clusters: Cluster[] = [];
     const virtualHosts: VirtualHost[] = [];
+    const tcpRoutes = new Map<string, string>();
     for (const svc of this.index.services) {
       if (!exportedTo(svc.exportTo, svc.namespace, namespace)) continue;
       for (const port of svc.ports) {
         if (sidecar && !egressAllows(sidecar, svc, namespace, port.port)) continue;
         clusters.push(...serviceClusters(this.index, svc, port, namespace));
         if (isHttpLike(port.protocol)) virtualHosts.push(rt.serviceVirtualHost(svc, port, () => domainsFor(svc, port.port, namespace)));
+        else {
+          const vs = this.index.virtualServices(svc.fqdn, namespace)[0];
+          const target = vs?.spec.tcp ? rt.tcpRouteCluster(vs, port.port) : undefined;
+          if (target) tcpRoutes.set(`outbound|${port.port}||${svc.fqdn}`, target);
+        }
       }
     }
     // Istio: a VirtualService host that is no service still gets a virtual host on port 80.
@@ -102,7 +110,7 @@ export class SnapshotBuilder {
     const have = new Set(clusters.map((c) => c.name));
     for (const [name, c] of rt.extraClusters) if (!have.has(name)) clusters.push(c);
     const passthrough = sidecar?.spec.outboundTrafficPolicy?.mode !== 'REGISTRY_ONLY';
-    const part: OutboundPart = { key, clusters, virtualHosts, warnings: rt.warnings, passthrough };
+    const part: OutboundPart = { key, clusters, virtualHosts, warnings: rt.warnings, passthrough, tcpRoutes };
     this.#outbound.set(key, part);
     return part;
   }
@@ -122,7 +130,7 @@ export class SnapshotBuilder {
             protocol: 'auto',
             direction: 'outbound',
             routeConfig: 'outbound',
-            originalDst: outboundOriginalDst(this.index, outbound.clusters, outbound.passthrough),
+            originalDst: outboundOriginalDst(this.index, outbound.clusters, outbound.passthrough, outbound.tcpRoutes),
           },
         ],
         routes: [{ name: 'outbound', virtualHosts: outbound.virtualHosts }],

@@ -13,7 +13,7 @@ describe('Istio field support', () => {
   it('lists what meshbox refuses, with the fields the issue names', () => {
     const vs = fieldSupport(KIND_SCHEMAS.get('VirtualService')!);
     const rejected = vs.filter((f) => f.support === 'rejected').map((f) => f.path);
-    for (const p of ['spec.tls', 'spec.tcp', 'spec.http[].delegate', 'spec.http[].corsPolicy', 'spec.http[].mirrors', 'spec.http[].fault.abort.grpcStatus', 'spec.http[].match[].sourceNamespace']) {
+    for (const p of ['spec.tls', 'spec.tcp[].match[].sourceLabels', 'spec.http[].delegate', 'spec.http[].corsPolicy', 'spec.http[].mirrors', 'spec.http[].fault.abort.grpcStatus', 'spec.http[].match[].sourceNamespace']) {
       assert.ok(rejected.includes(p), `${p} should be refused; refused: ${rejected.join(', ')}`);
     }
     const deprecated = vs.filter((f) => f.support === 'deprecated').map((f) => f.path);

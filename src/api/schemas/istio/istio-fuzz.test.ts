@@ -36,6 +36,7 @@ const SEEDS: KubeObject[] = [
         { redirect: { uri: '/x', redirectCode: 301 } },
         { directResponse: { status: 200, body: { string: 'ok' } } },
       ],
+      tcp: [{ match: [{ port: 27017 }], route: [{ destination: { host: 'mongo' } }] }],
       exportTo: ['.'],
     },
   },

@@ -178,7 +178,7 @@ describe('VirtualService: Istio documentation examples load clean', () => {
     assertClean(text, 4);
   });
 
-  it('TCP traffic shifting (tcp-echo 80/20 through a TCP gateway) is refused at apply, not ignored', () => {
+  it('TCP traffic shifting (tcp-echo 80/20 through a TCP gateway) is refused at apply, not ignored: no TCP gateway, no weighted TCP split', () => {
     const text = yaml`
       apiVersion: networking.istio.io/v1
       kind: Gateway
@@ -222,7 +222,34 @@ describe('VirtualService: Istio documentation examples load clean', () => {
             weight: 20
     `;
     assertIssue(text, 'istio.yaml:12:17: spec.servers[0].port.protocol', 'protocol TCP is not supported by meshbox yet');
-    assertIssue(text, 'istio.yaml:25:3: spec.tcp', 'meshbox does not support tcp routes yet; remove it');
+    assertIssue(text, 'istio.yaml:25:3: spec.tcp', 'tcp routes apply to sidecars only');
+    assertIssue(text, 'istio.yaml:35:7: spec.tcp[0].route[1]', 'weighted TCP splits are not supported yet');
+  });
+
+  it('loads a tcp route with one destination for sidecars, and refuses what the proxy cannot do with it', () => {
+    const head = (body: string) => yaml`
+      apiVersion: networking.istio.io/v1
+      kind: VirtualService
+      metadata: {name: mongo}
+      spec:
+        hosts: [mongodb]
+    ` + body.split('\n').map((l) => (l ? `  ${l}` : l)).join('\n');
+    assertClean(head(yaml`
+      tcp:
+      - match: [{port: 27017, gateways: [mesh]}]
+        route:
+        - destination: {host: mongodb, subset: v2, port: {number: 27017}}
+    `));
+    assertIssue(head(yaml`
+      tcp:
+      - match: [{port: 27017, sourceLabels: {app: a}}]
+        route: [{destination: {host: mongodb}}]
+    `), 'istio.yaml:7:27: spec.tcp[0].match[0].sourceLabels', 'meshbox does not support tcp match.sourceLabels yet');
+    assertIssue(head(yaml`
+      tcp:
+      - match: [{port: 27017, gateways: [edge]}]
+        route: [{destination: {host: mongodb}}]
+    `), 'istio.yaml:7:27: spec.tcp[0].match[0].gateways', 'this match never applies');
   });
 
   it('headers, rewrite, redirect, directResponse, matches on method, authority, query and absence', () => {
@@ -711,7 +738,7 @@ describe('VirtualService: what meshbox cannot do is an error naming the field', 
     ['spec.http[0].retries.backoff', { http: [{ route: [route], retries: { attempts: 1, backoff: '1s' } }] }],
     ['spec.http[0].mirrorPercent', { http: [{ route: [route], mirror: { host: 'x' }, mirrorPercent: 5 }] }],
     ['spec.http[0].match[0].scheme', { http: [{ match: [{ scheme: { exact: 'https' } }], route: [route] }] }],
-    ['spec.tcp', { tcp: [{ match: [{ port: 27017 }], route: [route] }] }],
+    ['spec.tcp[0].match[0].destinationSubnets', { tcp: [{ match: [{ destinationSubnets: ['10.0.0.0/8'] }], route: [route] }] }],
   ];
   for (const [field, spec] of cases) {
     it(field, () => {

@@ -306,13 +306,54 @@ const httpRoute = object(
   ruleConflicts,
 );
 
+const l4Match = object({
+  port,
+  gateways: array(nonEmptyString(gatewayName)),
+  sourceLabels: rejected(NOT_YET('tcp match.sourceLabels', 'match on port, or give the clients their own VirtualService with exportTo')),
+  destinationSubnets: rejected(NOT_YET('tcp match.destinationSubnets', 'match on port')),
+  sourceNamespace: rejected(NOT_YET('match.sourceNamespace', 'use exportTo')),
+  sourceSubnet: rejected(NOT_YET('tcp match.sourceSubnet', 'match on port')),
+});
+
+const routeDestination = object({ destination: required(destination), weight: integer({ min: 0, max: 2_147_483_647 }) });
+
+/** The proxy's original-destination table maps an address to one cluster: no weighted TCP split. */
+const oneTcpDestination: Check = (route: unknown[], ctx) => {
+  route.slice(1).forEach((_, i) => {
+    ctx.error([i + 1], 'meshbox sends a TCP connection to one destination; weighted TCP splits are not supported yet: keep one destination (split HTTP traffic with http routes)', 'key');
+  });
+};
+
+const tcpRoute = object({
+  match: array(l4Match),
+  route: required(array(routeDestination, { minItems: 1 }, oneTcpDestination)),
+});
+
+/** tcp routes serve sidecars only: the meshbox gateway has no TCP servers. */
+const tcpForMesh: Check = (spec: Record<string, unknown>, ctx) => {
+  if (!Array.isArray(spec.tcp)) return;
+  const gateways = Array.isArray(spec.gateways) ? spec.gateways : [];
+  if (gateways.length > 0 && !gateways.includes('mesh')) {
+    ctx.error(['tcp'], 'tcp routes apply to sidecars only (the meshbox gateway serves HTTP); add "mesh" to gateways or remove tcp', 'key');
+    return;
+  }
+  spec.tcp.forEach((rule: unknown, i: number) => {
+    if (!isPlainObject(rule) || !Array.isArray(rule.match)) return;
+    rule.match.forEach((m: unknown, j: number) => {
+      if (isPlainObject(m) && Array.isArray(m.gateways) && m.gateways.length > 0 && !m.gateways.includes('mesh')) {
+        ctx.error(['tcp', i, 'match', j, 'gateways'], 'this match never applies: tcp routes serve sidecars only ("mesh"); add "mesh" or remove gateways', 'key');
+      }
+    });
+  });
+};
+
 /**
  * Istio: "*" only works for gateways (a sidecar would capture every host with it), and one
  * VirtualService may not list overlapping hosts ("*.foo.com" and "bar.foo.com").
  */
 const checkHosts: Check = (spec: Record<string, unknown>, ctx) => {
   if (spec.http === undefined && spec.tcp === undefined) {
-    ctx.error(['http'], 'a VirtualService needs http routes', 'missing');
+    ctx.error(['http'], 'a VirtualService needs http or tcp routes', 'missing');
   }
   if (!Array.isArray(spec.hosts)) return;
   const gateways = Array.isArray(spec.gateways) ? spec.gateways : [];
@@ -386,13 +427,13 @@ export const virtualServiceSpec = object(
     hosts: required(array(nonEmptyString(istioHostOrIp), { minItems: 1 })),
     gateways: array(nonEmptyString(gatewayName)),
     http: array(httpRoute, {}, checkReachable),
-    // The outbound listener routes by Host header; TCP carries none, so a TCP service gets only its
-    // default cluster until the proxy reads the original destination.
-    tcp: rejected(NOT_YET('tcp routes', 'a TCP port goes to its Service\'s endpoints, balanced by its DestinationRule; use http routes for HTTP ports')),
+    // A TCP connection is routed by the address it dialled (the listener's originalDst table).
+    tcp: array(tcpRoute, {}, checkReachable),
     tls: rejected(NOT_YET('tls routes (TLS passthrough)', 'use http routes on an HTTP port, or plain TCP to the Service')),
     exportTo,
   },
   checkHosts,
+  tcpForMesh,
 );
 
 export const virtualServiceSchema = kindSchema(dns1123Subdomain, { spec: required(virtualServiceSpec) });
