@@ -2,7 +2,7 @@
  * The latency the sidecar pair adds to a pod-to-pod call, against the direct call in the same run
  * (Istio 1.20 reports +0.23 ms p90 and +0.30 ms p99 per pair at 1,000 req/s).
  *
- *   npm run build && node dist/bench/mesh/sidecar-latency.js [--rate 1000] [--seconds 5] [--rounds 2] [--conns 32]
+ *   npm run build && node dist/bench/mesh/sidecar-latency.js [--rate 1000] [--seconds 5] [--rounds 2] [--conns 32] [--sequential 500] [--wait-load 3]
  *
  * Needs root. Starts its own daemon (sidecar injection on, own bridge and CIDRs, removed at the end)
  * and four pods running the same Node.js server and load client:
@@ -12,6 +12,10 @@
  * sent on schedule, not when the previous one returns) for `--seconds`; the rounds interleave so
  * machine noise lands on both. Latency is from the moment a request is written to the end of its
  * response, pooled over the rounds; the table gives p50/p90/p99 per path and the difference.
+ * Before that, per round and path, `--sequential` requests one at a time on one connection: the
+ * latency the pair adds without any queueing, which still means something on a loaded machine.
+ * A run where the client could not hold the rate (achieved < 95 % of it, or > 5 % of the sends more
+ * than 2 ms late) measures the machine's overload, not the proxies: it is marked INVALID.
  */
 import { cpus, loadavg } from 'node:os';
 import { stringify } from 'yaml';
@@ -28,6 +32,10 @@ const RATE = arg('rate', 1000);
 const SECONDS = arg('seconds', 5);
 const ROUNDS = arg('rounds', 2);
 const CONNS = arg('conns', 32);
+/** wait (at most 10 min) for the 1-minute load average to drop below this before measuring; 0 = do not wait */
+const WAIT_LOAD = arg('wait-load', 0);
+/** sequential requests per path and round (one connection, one at a time): the pair's latency without queueing */
+const SEQUENTIAL = arg('sequential', 500);
 const WARMUP_SECONDS = 2;
 
 /**
@@ -37,6 +45,24 @@ const WARMUP_SECONDS = 2;
  */
 const CLIENT = `import http from 'node:http';
 const [url, rateA, secA, connsA] = process.argv.slice(2);
+if (rateA === 'seq') {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  const u = new URL(url);
+  const n = Number(secA), lat = [];
+  let ok = 0;
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    const code = await new Promise((resolve) => {
+      const req = http.request({ host: u.hostname, port: u.port || 80, path: u.pathname, agent }, (res) => { res.resume(); res.on('end', () => resolve(res.statusCode)); });
+      req.on('error', () => resolve(0));
+      req.end();
+    });
+    lat.push(Math.round((performance.now() - t0) * 1000));
+    if (code === 200) ok++;
+  }
+  console.log(JSON.stringify({ n, ok, errors: n - ok, lateSends: 0, achievedRate: 0, lat }));
+  process.exit(0);
+}
 const rate = Number(rateA), secs = Number(secA), conns = Number(connsA);
 const agent = new http.Agent({ keepAlive: true, maxSockets: conns });
 const u = new URL(url);
@@ -116,8 +142,9 @@ function clientPod(name: string, mesh: boolean): string {
   });
 }
 
-async function load(h: MeshboxHarness, pod: string, url: string, seconds: number): Promise<ClientResult> {
-  const r = await h.cli(['exec', pod, '-c', 'client', '--', 'node', '/bench/client.mjs', url, String(RATE), String(seconds), String(CONNS)]);
+async function load(h: MeshboxHarness, pod: string, url: string, seconds: number, sequential = 0): Promise<ClientResult> {
+  const mode = sequential > 0 ? ['seq', String(sequential), '1'] : [String(RATE), String(seconds), String(CONNS)];
+  const r = await h.cli(['exec', pod, '-c', 'client', '--', 'node', '/bench/client.mjs', url, ...mode]);
   if (r.code !== 0) throw new Error(`client in ${pod} failed: ${r.stderr}`);
   return JSON.parse(r.stdout.trim().split('\n').pop()!) as ClientResult;
 }
@@ -152,22 +179,34 @@ async function main(): Promise<void> {
     // warm-up (JIT, connection pools) on both paths, not measured
     await load(h, 'client-direct', directUrl, WARMUP_SECONDS);
     await load(h, 'client-mesh', meshUrl, WARMUP_SECONDS);
+    if (WAIT_LOAD > 0) {
+      const until = Date.now() + 600_000;
+      while (loadavg()[0]! >= WAIT_LOAD && Date.now() < until) await sleep(5_000);
+    }
     const all = { direct: [] as number[], mesh: [] as number[] };
+    const seq = { direct: [] as number[], mesh: [] as number[] };
+    const invalid: string[] = [];
     const info = { direct: [] as string[], mesh: [] as string[] };
     const loads: string[] = [];
     for (let round = 0; round < ROUNDS; round++) {
       for (const [path, pod, url] of [['direct', 'client-direct', directUrl], ['mesh', 'client-mesh', meshUrl]] as const) {
+        if (SEQUENTIAL > 0) seq[path].push(...(await load(h, pod, url, 0, SEQUENTIAL)).lat);
         loads.push(loadavg()[0]!.toFixed(2));
         const r = await load(h, pod, url, SECONDS);
         all[path].push(...r.lat);
-        info[path].push(`round ${round + 1}: ${r.ok}/${r.n} ok, ${r.errors} errors, ${r.achievedRate} req/s, ${r.lateSends} late sends`);
+        const held = r.ok === r.n && r.achievedRate >= RATE * 0.95 && r.lateSends <= r.n * 0.05;
+        if (!held) invalid.push(`${path} round ${round + 1}`);
+        info[path].push(`round ${round + 1}: ${r.ok}/${r.n} ok, ${r.errors} errors, ${r.achievedRate} req/s, ${r.lateSends} late sends${held ? '' : ' (INVALID: the rate was not held)'}`);
         await sleep(500);
       }
     }
-    const rows = (['direct', 'mesh'] as const).map((path) => {
-      const s = all[path].sort((a, b) => a - b);
-      return { path, n: s.length, p50: pct(s, 50), p90: pct(s, 90), p99: pct(s, 99) };
-    });
+    const summarise = (src: typeof all, label: string) =>
+      (['direct', 'mesh'] as const).map((path) => {
+        const s = src[path].sort((a, b) => a - b);
+        return { path: `${path}${label}`, n: s.length, p50: pct(s, 50), p90: pct(s, 90), p99: pct(s, 99) };
+      });
+    const rows = summarise(all, ` (${RATE} req/s)`);
+    const seqRows = SEQUENTIAL > 0 ? summarise(seq, ' (sequential)') : [];
     const [d, m] = rows as [(typeof rows)[0], (typeof rows)[0]];
     const cmd = `node dist/bench/mesh/sidecar-latency.js --rate ${RATE} --seconds ${SECONDS} --rounds ${ROUNDS} --conns ${CONNS}`;
     console.log(`# sidecar pair latency, ${startedAt}`);
@@ -178,8 +217,15 @@ async function main(): Promise<void> {
     console.log('');
     console.log('| path | requests | p50 ms | p90 ms | p99 ms |');
     console.log('|---|---|---|---|---|');
-    for (const r of rows) console.log(`| ${r.path} | ${r.n} | ${r.p50.toFixed(2)} | ${r.p90.toFixed(2)} | ${r.p99.toFixed(2)} |`);
-    console.log(`| added by the sidecar pair | | +${(m.p50 - d.p50).toFixed(2)} | +${(m.p90 - d.p90).toFixed(2)} | +${(m.p99 - d.p99).toFixed(2)} |`);
+    const diff = (x: number): string => `${x >= 0 ? '+' : ''}${x.toFixed(2)}`;
+    for (const [dd, mm] of [[d, m], ...(seqRows.length ? [[seqRows[0]!, seqRows[1]!]] : [])] as [(typeof rows)[0], (typeof rows)[0]][]) {
+      for (const r of [dd, mm]) console.log(`| ${r.path} | ${r.n} | ${r.p50.toFixed(2)} | ${r.p90.toFixed(2)} | ${r.p99.toFixed(2)} |`);
+      console.log(`| added by the sidecar pair | | ${diff(mm.p50 - dd.p50)} | ${diff(mm.p90 - dd.p90)} | ${diff(mm.p99 - dd.p99)} |`);
+    }
+    if (invalid.length) {
+      console.log(`\nINVALID: ${invalid.join(', ')} did not hold ${RATE} req/s; these figures measure an overloaded machine`);
+      process.exitCode = 2;
+    }
   } finally {
     const leaks = await h.down();
     if (leaks.length) console.error(`meshbox down left: ${leaks.join('; ')}`);
