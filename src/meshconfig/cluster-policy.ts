@@ -19,6 +19,7 @@
  * resolvers take already-validated values and are what the proxy builds its layers from.
  */
 import { parseDuration } from './duration.js';
+import { RETRY_ON_GRPC, RETRY_ON_HTTP } from '../core/retry-on.js';
 
 export { parseDuration };
 
@@ -122,21 +123,8 @@ export interface PolicyIssue {
 
 // === retryOn vocabulary ===
 
-/** HTTP conditions (Envoy x-envoy-retry-on) and gRPC conditions (x-envoy-retry-grpc-on). */
-export const RETRY_ON_HTTP = [
-  '5xx',
-  'gateway-error',
-  'reset',
-  'reset-before-request',
-  'connect-failure',
-  'envoy-ratelimited',
-  'retriable-4xx',
-  'refused-stream',
-  'retriable-status-codes',
-  'retriable-headers',
-  'http3-post-connect-failure',
-] as const;
-export const RETRY_ON_GRPC = ['cancelled', 'deadline-exceeded', 'internal', 'resource-exhausted', 'unavailable'] as const;
+// one list for apply-time validation (api) and snapshot validation (here)
+export { RETRY_ON_HTTP, RETRY_ON_GRPC };
 
 /** Istio's policy when a route has no `retries` (pilot retry.DefaultPolicy). */
 export const ISTIO_DEFAULT_RETRY_ON = 'connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes';
