@@ -48,3 +48,28 @@ test('weighted destination choice follows the cumulative weights', () => {
   assert.equal(route.pickDestination(0.9), 'b');
   assert.equal(route.pickDestination(0.9999), 'b');
 });
+
+test('rewrite.uri and redirects keep the rest of a prefix matched case-insensitively (ignoreUriCase)', () => {
+  const t = new RouteTable<string>(
+    {
+      name: 'ci',
+      virtualHosts: [
+        {
+          name: 'api',
+          domains: ['*'],
+          routes: [
+            { name: 'rw', match: [{ path: { prefix: '/api/', ignoreCase: true } }], rewrite: { uri: '/v2/' }, route: [{ cluster: 'c', weight: 1 }] },
+            { name: 'moved', match: [{ path: { prefix: '/old/', ignoreCase: true } }], redirect: { uri: '/new/' } },
+          ],
+        },
+      ],
+    },
+    (name) => name,
+  );
+  const out = { matchIndex: 0 };
+  const rw = t.match({ authority: 'x', path: '/API/items/7', query: '', method: 'GET', headers: {} }, out)!;
+  assert.equal(rw.name, 'rw');
+  assert.equal(rw.rewritePath('/API/items/7', 'a=1', out.matchIndex), '/v2/items/7?a=1');
+  const moved = t.match({ authority: 'x', path: '/OLD/page', query: '', method: 'GET', headers: {} }, out)!;
+  assert.equal(moved.location('http', 'x', '/OLD/page', '', out.matchIndex), 'http://x/new/page');
+});

@@ -55,6 +55,18 @@ class CompiledMatch {
     this.preds = preds;
     this.needsQuery = qp.length > 0;
     this.pathPrefix = m.path?.prefix ?? m.path?.exact;
+    this.#pathIgnoreCase = m.path?.ignoreCase === true;
+  }
+
+  readonly #pathIgnoreCase: boolean;
+
+  /** What follows the matched prefix in `path` (case-insensitively under ignoreUriCase), or undefined. */
+  restAfterPrefix(path: string): string | undefined {
+    const prefix = this.pathPrefix;
+    if (prefix === undefined) return undefined;
+    const head = path.slice(0, prefix.length);
+    const same = this.#pathIgnoreCase ? head.toLowerCase() === prefix.toLowerCase() : head === prefix;
+    return same ? path.slice(prefix.length) : undefined;
   }
 
   test(r: MatchInput, q: URLSearchParams | undefined): boolean {
@@ -144,10 +156,8 @@ export class CompiledRoute<C> {
   /** The upstream path after rewrite.uri (Istio: replaces the matched prefix, or the whole path). */
   rewritePath(path: string, query: string, matchIdx: number): string {
     const uri = this.rewriteUri as string;
-    const prefix = this.matches[matchIdx]?.pathPrefix;
-    const rest = prefix !== undefined && path.startsWith(prefix) ? path.slice(prefix.length) : '';
-    let p = uri + rest;
-    if (prefix === undefined) p = uri;
+    const m = this.matches[matchIdx];
+    const p = m?.pathPrefix === undefined ? uri : uri + (m.restAfterPrefix(path) ?? '');
     return query ? `${p}?${query}` : p;
   }
 
@@ -158,8 +168,9 @@ export class CompiledRoute<C> {
     if (r.port !== undefined) host = `${host.replace(/:\d+$/, '')}:${r.port}`;
     let p = path;
     if (r.uri !== undefined) {
-      const prefix = this.matches[matchIdx]?.pathPrefix;
-      p = prefix !== undefined && this.matches[matchIdx]?.pathPrefix !== path && path.startsWith(prefix) && prefix.endsWith('/') ? r.uri + path.slice(prefix.length) : r.uri;
+      const m = this.matches[matchIdx];
+      const rest = m?.pathPrefix?.endsWith('/') ? m.restAfterPrefix(path) : undefined;
+      p = rest ? r.uri + rest : r.uri;
     }
     return `${r.scheme ?? scheme}://${host}${p}${query ? `?${query}` : ''}`;
   }
