@@ -53,6 +53,7 @@ const { values: args } = parseArgs({
     repeat: { type: 'string', default: '1' },
     conns: { type: 'string', default: '50,1' },
     bodies: { type: 'string', default: '100,4096' },
+    loadgen: { type: 'string' },
   },
 });
 const DURATION = Number(args.duration);
@@ -62,6 +63,13 @@ const REPEAT = Math.max(1, Number(args.repeat));
 const CONNS = args.conns.split(',').map(Number);
 const BODIES = args.bodies.split(',').map(Number);
 const ONLY = args.only ? new Set(args.only.split(',')) : undefined;
+/**
+ * wrk (C, one thread) costs a fraction of autocannon's CPU per request, so on core 0 beside the
+ * upstream it leaves the proxy under test as the bottleneck, and req/s compares proxies rather than
+ * load generators. autocannon is the fallback when wrk is missing, and always drives the soak
+ * (it can hold a fixed rate).
+ */
+const LOADGEN: 'wrk' | 'autocannon' = (args.loadgen as 'wrk' | 'autocannon' | undefined) ?? (spawnSync('wrk', ['--version']).error ? 'autocannon' : 'wrk');
 
 interface Target {
   name: string;
@@ -346,6 +354,41 @@ function load(port: number, connections: number, bodyBytes: number, seconds: num
   });
 }
 
+/** One wrk run (keep-alive, one thread): its request count, latency percentiles and errors. */
+function loadWithWrk(port: number, connections: number, bodyBytes: number, seconds: number): Promise<LoadResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('taskset', ['-c', String(LOADGEN_CORE), 'wrk', '-t1', `-c${connections}`, `-d${seconds}s`, '--latency', '--timeout', '10s', `http://127.0.0.1:${port}/${bodyBytes}`], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      const total = /(\d+) requests in ([\d.]+)(m?s)/.exec(out);
+      if (code !== 0 || !total) {
+        reject(new Error(`wrk failed (${code}): ${out.slice(-500)}`));
+        return;
+      }
+      const ms = (p: string): number => {
+        const m = new RegExp(`^\\s*${p}%\\s+([\\d.]+)(us|ms|s)`, 'm').exec(out);
+        if (!m) return NaN;
+        const v = Number(m[1]);
+        return m[2] === 'us' ? v / 1000 : m[2] === 's' ? v * 1000 : v;
+      };
+      const sock = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
+      const non2xx = /Non-2xx or 3xx responses: (\d+)/.exec(out);
+      const dur = Number(total[2]) * (total[3] === 'ms' ? 0.001 : 1);
+      resolve({
+        requests: { total: Number(total[1]) },
+        latency: { p50: ms('50'), p90: ms('90'), p99: ms('99') },
+        errors: sock ? Number(sock[1]) + Number(sock[2]) + Number(sock[3]) : 0,
+        timeouts: sock ? Number(sock[4]) : 0,
+        non2xx: non2xx ? Number(non2xx[1]) : 0,
+        duration: dur,
+        times: new Float64Array(0),
+      });
+    });
+  });
+}
+
 function percentile(sorted: Float64Array, p: number): number {
   if (sorted.length === 0) return NaN;
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;
@@ -353,18 +396,19 @@ function percentile(sorted: Float64Array, p: number): number {
 
 async function measure(t: Target, connections: number, bodyBytes: number): Promise<Cell> {
   const cpuBefore = t.pids.reduce((s, pid) => s + cpuMicros(pid), 0);
-  const r = await load(t.port, connections, bodyBytes, DURATION);
+  const r = LOADGEN === 'wrk' ? await loadWithWrk(t.port, connections, bodyBytes, DURATION) : await load(t.port, connections, bodyBytes, DURATION);
   const cpuAfter = t.pids.reduce((s, pid) => s + cpuMicros(pid), 0);
   const requests = r.requests.total;
   const sorted = r.times.slice().sort();
+  const pct = (p: 50 | 90 | 99): number => (sorted.length > 0 ? percentile(sorted, p) : r.latency[`p${p}`]);
   return {
     target: t.name,
     connections,
     bodyBytes,
     rps: requests / (r.duration || DURATION),
-    p50: percentile(sorted, 50),
-    p90: percentile(sorted, 90),
-    p99: percentile(sorted, 99),
+    p50: pct(50),
+    p90: pct(90),
+    p99: pct(99),
     cpuUsPerReq: t.pids.length > 0 && requests > 0 ? (cpuAfter - cpuBefore) / requests : undefined,
     rssMB: t.pids.length > 0 ? t.pids.reduce((s, pid) => s + rssBytes(pid), 0) / 2 ** 20 : undefined,
     errors: r.errors + r.timeouts + r.non2xx,
@@ -418,7 +462,7 @@ async function main(): Promise<void> {
       }
       for (const [, t] of targets) {
         process.stderr.write(`${t.name}: warm-up ${WARMUP}s\n`);
-        if (WARMUP > 0) await load(t.port, 50, 100, WARMUP);
+        if (WARMUP > 0) await (LOADGEN === 'wrk' ? loadWithWrk(t.port, 50, 100, WARMUP) : load(t.port, 50, 100, WARMUP));
       }
       for (const connections of CONNS) {
         for (const bodyBytes of BODIES) {
@@ -454,7 +498,7 @@ async function main(): Promise<void> {
 
   const lines: string[] = [];
   lines.push(`Machine: ${cpus()[0]?.model ?? '?'} × ${cpus().length}, Linux ${release()}, Node ${process.version}; load average ${loadBefore.toFixed(1)} before, ${(loadavg()[0] ?? 0).toFixed(1)} after`);
-  lines.push(`${versionOf('haproxy', ['-v'])}; ${versionOf('nginx', ['-v'])}; autocannon 9, keep-alive, ${DURATION}s per cell`);
+  lines.push(`${versionOf('haproxy', ['-v'])}; ${versionOf('nginx', ['-v'])}; ${LOADGEN === 'wrk' ? 'wrk -t1' : 'autocannon 9'}, keep-alive, ${DURATION}s per cell`);
   lines.push(`Pinning: load generator + upstream on core ${LOADGEN_CORE}, proxy on core ${PROXY_CORE}; meshbox with routing and Istio metrics on, access log off`);
   lines.push('');
   lines.push('| target | conns | body | req/s | p50 ms | p90 ms | p99 ms | proxy CPU µs/req | proxy RSS MB | errors |');
