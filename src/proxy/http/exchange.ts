@@ -529,7 +529,7 @@ export class Attempt implements H1Handler {
     return true;
   }
 
-  onComplete(trailers: string[] | null): void {
+  onComplete(trailers: string[] | null, last?: Buffer): void {
     if (this.finished) return;
     const ex = this.ex;
     this.settle(ex.status);
@@ -538,7 +538,10 @@ export class Attempt implements H1Handler {
       for (let i = 0; i < trailers.length; i += 2) t[(trailers[i] as string).toLowerCase()] = trailers[i + 1] as string;
       (ex.res as Http2ServerResponse).addTrailers(t);
     }
-    ex.res.end();
+    if (last !== undefined) {
+      ex.responseBytes += last.length;
+      ex.res.end(last);
+    } else ex.res.end();
     ex.finish();
   }
 

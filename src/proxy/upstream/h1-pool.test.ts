@@ -39,7 +39,8 @@ function collector(opts: { pauseFirst?: boolean } = {}): { handler: H1Handler; d
       r.body += chunk.toString('latin1');
       return true;
     },
-    onComplete(trailers) {
+    onComplete(trailers, last) {
+      if (last !== undefined) r.body += last.toString('latin1');
       r.trailers = trailers;
       r.callbacks++;
       resolve(r);

@@ -24,7 +24,11 @@ export interface H1Handler {
   onConnect(abort: (reason?: unknown) => void): void;
   onHeaders(status: number, rawHeaders: string[], resume: () => void): boolean;
   onData(chunk: Buffer): boolean;
-  onComplete(trailers: string[] | null): void;
+  /**
+   * The response ended. `last`: the final body chunk of a content-length body, held back from
+   * onData so the handler can end its own response with it (one write and no extra flush).
+   */
+  onComplete(trailers: string[] | null, last?: Buffer): void;
   onError(err: Error): void;
 }
 
@@ -110,12 +114,15 @@ function onParserHeadersComplete(
   }
   c.inBody = true;
   c.keepAlive = keepAlive;
+  c.bodyLeft = -1;
   // Honour the upstream's keep-alive hint (minus a second) so we never reuse a connection the
-  // server is about to close.
+  // server is about to close; note a content-length so the last chunk can be recognised.
   for (let i = 0; i < raw.length; i += 2) {
     const k = raw[i] as string;
     if (k.length === 10 && k.toLowerCase() === 'keep-alive') c.applyKeepAliveHint(raw[i + 1] as string);
+    else if (k.length === 14 && k.toLowerCase() === 'content-length') c.bodyLeft = Number(raw[i + 1]);
   }
+  if (c.isHead || status === 204 || status === 304 || !(c.bodyLeft > 0)) c.bodyLeft = -1;
   if (!(c.handler as H1Handler).onHeaders(status, raw, c.resume)) c.socket.pause();
   // 1: no body follows (HEAD), whatever the framing headers say.
   return c.isHead ? 1 : 0;
@@ -123,6 +130,14 @@ function onParserHeadersComplete(
 
 function onParserBody(this: Parser, chunk: Buffer): void {
   const c = this.conn;
+  if (c.bodyLeft > 0) {
+    c.bodyLeft -= chunk.length;
+    // llhttp completes the message right after its last byte, in this same execute().
+    if (c.bodyLeft === 0) {
+      c.tail = chunk;
+      return;
+    }
+  }
   const h = c.handler;
   if (h !== undefined && !h.onData(chunk)) c.socket.pause();
 }
@@ -181,6 +196,9 @@ class H1Connection {
   handler: H1Handler | undefined = undefined;
   rawHeaders: string[] | undefined = undefined;
   inBody = false;
+  /** bytes of a content-length body still to come; -1 when not counted */
+  bodyLeft = -1;
+  tail: Buffer | undefined = undefined;
   keepAlive = true;
   isHead = false;
   /** the request body is still being written */
@@ -358,6 +376,8 @@ class H1Connection {
 
   responseComplete(trailers: string[] | null): void {
     const h = this.handler;
+    const tail = this.tail;
+    this.tail = undefined;
     this.handler = undefined;
     if (h === undefined) {
       // Aborted while its response was being parsed: the connection was already destroyed.
@@ -374,7 +394,7 @@ class H1Connection {
       this.pool.release(this);
     }
     else this.destroy();
-    h.onComplete(trailers);
+    h.onComplete(trailers, tail);
   }
 
   #abort(reason?: unknown): void {
