@@ -466,12 +466,15 @@ async function main(): Promise<void> {
       }
       for (const connections of CONNS) {
         for (const bodyBytes of BODIES) {
+          // Repeats go round the targets (A B C A B C …), so a burst of other work lands on every
+          // target alike rather than on one target's consecutive runs.
+          const runs = new Map<Target, Cell[]>(targets.map(([, t]) => [t, []]));
+          for (let i = 0; i < REPEAT; i++) for (const [, t] of targets) runs.get(t)?.push(await measure(t, connections, bodyBytes));
           for (const [, t] of targets) {
-            const runs: Cell[] = [];
-            for (let i = 0; i < REPEAT; i++) runs.push(await measure(t, connections, bodyBytes));
+            const mine = runs.get(t) as Cell[];
             // The median run by req/s: one noisy run does not decide the cell.
-            runs.sort((a, b) => a.rps - b.rps);
-            const cell = runs[Math.floor(runs.length / 2)] as Cell;
+            mine.sort((a, b) => a.rps - b.rps);
+            const cell = mine[Math.floor(mine.length / 2)] as Cell;
             process.stderr.write(`  ${t.name}, ${connections} conns ${bodyBytes} B: ${cell.rps.toFixed(0)} req/s, cpu ${fmt(cell.cpuUsPerReq)} µs/req\n`);
             cells.push(cell);
           }
