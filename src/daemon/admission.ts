@@ -6,6 +6,7 @@ import { applyDefaults } from '../api/defaults.js';
 import type { ResourceType } from '../api/resources.js';
 import type { KubeObject, Pod } from '../api/types.js';
 import { POD_FINALIZER } from '../controllers/pods/pod-reconciler.js';
+import { isInjected } from '../controllers/injection/sidecar-injector.js';
 
 export interface AdmissionOptions {
   nodeName: string;
@@ -13,6 +14,8 @@ export interface AdmissionOptions {
   admitService?: (svc: KubeObject, old?: KubeObject) => KubeObject;
   /** sidecar injection (Istio's mutating webhook), for new pods */
   injectPod?: (pod: Pod) => Pod;
+  /** the same injection, unconditionally: an update of an injected pod keeps its sidecar */
+  reinjectPod?: (pod: Pod) => Pod;
 }
 
 export function createAdmission(options: AdmissionOptions): (resource: ResourceType, obj: KubeObject, old?: KubeObject) => KubeObject {
@@ -33,6 +36,10 @@ export function createAdmission(options: AdmissionOptions): (resource: ResourceT
           const finalizers = pod.metadata.finalizers ?? [];
           if (!finalizers.includes(POD_FINALIZER)) pod.metadata.finalizers = [...finalizers, POD_FINALIZER];
           if (options.injectPod) return applyDefaults(options.injectPod(pod));
+        } else if (options.reinjectPod && isInjected(old as Pod) && !isInjected(pod)) {
+          // Re-applying the manifest a pod was made from must not strip what admission added to it
+          // (kubectl's three-way merge keeps server-added fields; meshbox's apply replaces the object).
+          return applyDefaults(options.reinjectPod(pod));
         }
         break;
       }

@@ -186,6 +186,7 @@ export class Daemon {
               const ns = store.get('namespaces', undefined, pod.metadata.namespace ?? 'default');
               return injectionWanted(pod, ns?.metadata.labels).inject ? injectSidecar(pod, injection) : pod;
             },
+            reinjectPod: (pod: Pod) => injectSidecar(pod, injection),
           }
         : {}),
     });

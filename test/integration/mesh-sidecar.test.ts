@@ -103,6 +103,16 @@ describe('automatic sidecars', () => {
     assert.doesNotMatch(plainNat, /ISTIO_/, 'no capture without a sidecar');
   });
 
+  it('re-applying the manifest of an injected pod keeps its sidecar', async () => {
+    const before = await readyPod('client');
+    await h.apply(APP);
+    const after = (await h.pod('client'))!;
+    assert.equal(after.metadata.uid, before.metadata.uid);
+    assert.deepEqual(after.spec.initContainers?.map((c) => c.name), ['istio-proxy']);
+    assert.ok(after.metadata.annotations?.['sidecar.istio.io/status']);
+    assert.match((await h.cli(['get', 'pod', 'client'])).stdout, /client\s+2\/2\s+Running/);
+  });
+
   it('refuses a pod with a bad capture annotation, creating nothing', async () => {
     const r = await h.cli(['apply', '-f', '-'], `
 apiVersion: v1
