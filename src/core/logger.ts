@@ -8,4 +8,4 @@ export function createLogger(name: string, level = process.env.MESHBOX_LOG_LEVEL
 }
 
 /** A logger that drops everything, for tests. */
-export const silentLogger: Logger = pino({ level: 'silent' });
+export { silentLogger } from './silent-logger.js';

@@ -10,15 +10,14 @@
  * size: after 20 s at 1,000 req/s, 61.0 MB with 2 MiB and 57.3 MB with 1 MiB (CPU/request within
  * the noise of paired runs). Why the environment: glibc gives each thread that mallocs its own
  * arena; one arena saved another ~3 MB RSS after the same load.
- * (src/meshconfig/sidecar-process.ts holds the flags the injector writes into pods; keep the two
- * in step.)
+ * The flags and environment live in src/meshconfig/sidecar-process.ts, shared with the injector
+ * that writes them into pods.
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { PROXY_ENV, PROXY_V8_FLAGS } from '../meshconfig/sidecar-process.js';
 
-export const PROXY_V8_FLAGS: readonly string[] = ['--max-semi-space-size=1'];
-
-export const PROXY_ENV: Readonly<Record<string, string>> = { MALLOC_ARENA_MAX: '1' };
+export { PROXY_ENV, PROXY_V8_FLAGS };
 
 /** Path of the compiled sidecar entry (entry.js beside this module). */
 export const proxyEntryPath: string = fileURLToPath(new URL('./entry.js', import.meta.url));

@@ -11,7 +11,7 @@
  * with and open connections stay open. On any error nothing changes and the error is returned.
  */
 import type { Logger } from '../core/logger.js';
-import { silentLogger } from './silent-logger.js';
+import { silentLogger } from '../core/silent-logger.js';
 import { MeshboxError } from '../core/errors.js';
 import { parseDuration } from '../meshconfig/duration.js';
 import { ConfigInvalid } from '../meshconfig/errors.js';

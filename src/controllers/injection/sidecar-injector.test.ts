@@ -40,13 +40,14 @@ describe('injectSidecar', () => {
     assert.equal(proxy!.name, SIDECAR_NAME);
     assert.equal(migrate!.name, 'migrate');
     assert.equal(proxy!.restartPolicy, 'Always');
-    assert.deepEqual(proxy!.command, ['/usr/bin/node', '--max-semi-space-size=2', '/opt/meshbox/dist/src/proxy/sidecar-entry.js']);
+    assert.deepEqual(proxy!.command, ['/usr/bin/node', '--max-semi-space-size=1', '/opt/meshbox/dist/src/proxy/sidecar-entry.js']);
     assert.deepEqual(proxy!.securityContext, { runAsUser: 1337, runAsGroup: 1337 });
     const env = Object.fromEntries((proxy!.env ?? []).map((e) => [e.name, e.value ?? (e.valueFrom as { fieldRef: { fieldPath: string } }).fieldRef.fieldPath]));
     assert.equal(env.ISTIO_META_WORKLOAD_NAME, 'reviews-v1', 'the Deployment behind the ReplicaSet');
     assert.equal(env.ISTIO_META_APP, 'reviews');
     assert.equal(env.ISTIO_META_VERSION, 'v1');
     assert.equal(env.INSTANCE_IP, 'status.podIP');
+    assert.equal(env.MALLOC_ARENA_MAX, '1');
     assert.equal(env.MESHBOX_PROXY_TOKEN, undefined, 'the credential is never stored in the pod');
     assert.equal((proxy!.startupProbe as { httpGet: { port: number } }).httpGet.port, 15021);
     assert.deepEqual(p.spec.volumes!.map((v) => [v.name, (v.hostPath as { path: string }).path]), [

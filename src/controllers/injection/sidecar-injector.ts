@@ -11,7 +11,7 @@ import type { Container, Pod, Probe, Volume } from '../../api/types.js';
 import { AGENT_PORT, APP_PROBERS_ENV, appHealthPath, type AppProbers, type AppProber, type ProbeKindPath } from '../../meshconfig/app-probers.js';
 import { workloadName } from '../../api/workload-name.js';
 import { PROXY_UID, interceptionPlan } from '../../netfilter/interception.js';
-import { PROXY_V8_FLAGS, SIDECAR_ENTRY, SIDECAR_ENV } from '../../meshconfig/sidecar-process.js';
+import { PROXY_ENV, PROXY_V8_FLAGS, SIDECAR_ENTRY, SIDECAR_ENV } from '../../meshconfig/sidecar-process.js';
 
 export const SIDECAR_NAME = 'istio-proxy';
 export const STATUS_ANNOTATION = 'sidecar.istio.io/status';
@@ -132,6 +132,7 @@ export function injectSidecar(pod: Pod, s: InjectionSettings): Pod {
       { name: SIDECAR_ENV.podIP, valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
       { name: SIDECAR_ENV.xdsSocket, value: `${XDS_MOUNT}/xds.sock` },
       { name: SIDECAR_ENV.clusterDomain, value: s.clusterDomain },
+      ...Object.entries(PROXY_ENV).map(([name, value]) => ({ name, value })),
       { name: SIDECAR_ENV.workload, value: workloadName(pod) },
       ...(app ? [{ name: SIDECAR_ENV.app, value: app }] : []),
       ...(version ? [{ name: SIDECAR_ENV.version, value: version }] : []),

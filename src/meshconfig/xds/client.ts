@@ -10,7 +10,8 @@
  */
 import { connect, type Socket } from 'node:net';
 import { backoffDelay, type BackoffOptions } from '../../core/backoff.js';
-import { silentLogger, type Logger } from '../../core/logger.js';
+import type { Logger } from '../../core/logger.js';
+import { silentLogger } from '../../core/silent-logger.js';
 import { validateSnapshot } from '../validate-snapshot.js';
 import type { NodeInfo, Snapshot } from '../types.js';
 import { onFrames, writeFrame } from './codec.js';

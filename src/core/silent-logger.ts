@@ -1,8 +1,8 @@
 /**
- * A logger that drops everything, for a Proxy built without one. It stands in for core/logger's
- * pino-based `silentLogger` because importing pino costs a sidecar ~8 MB RSS.
+ * A logger that drops everything, without loading pino: code on the sidecar's path (the proxy, the
+ * xDS client) imports this one, because pino costs a sidecar ~8 MB RSS.
  */
-import type { Logger } from '../core/logger.js';
+import type { Logger } from './logger.js';
 
 function noop(): void {}
 
