@@ -193,7 +193,12 @@ export class Proxy {
       // Removed listener: stop accepting, let open connections finish their requests.
       void rt.stopAccepting().then(() => setTimeout(() => rt.destroyAll(), parseDuration(this.bootstrap.drainTimeout) ?? 5000).unref());
     }
-    if (old) for (const s of old.stacks.values()) s.stop();
+    if (old) {
+      for (const s of old.stacks.values()) {
+        s.successor = built.stacks.get(s.name);
+        s.stop();
+      }
+    }
     this.#registry.sweep();
     this.#updates.accepted++;
     this.#log.info({ version: snapshot.version }, 'config applied');

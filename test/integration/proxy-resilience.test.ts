@@ -190,3 +190,30 @@ test('fault injection aborts (FI) and delays', async () => {
     await a.close();
   }
 });
+
+test('a retry after a config swap goes to the cluster’s current endpoints, not to one the swap removed', async () => {
+  // the old endpoint answers 503 slowly; while it does, the config moves the cluster to another one
+  const old = await startUpstream((_req, res) => {
+    setTimeout(() => {
+      res.statusCode = 503;
+      res.end('old');
+    }, 300);
+  });
+  const fresh = await startUpstream((_req, res) => res.end('fresh'));
+  const rc = routes([{ name: 'r', route: [{ cluster: 'c', weight: 1 }], retries: { attempts: 2, retryOn: '5xx' } }]);
+  const p = await startProxy(snapshot(rc, [cluster('c', [old.port])], '1'));
+  try {
+    const pending = get(p.port, '/');
+    await sleep(100);
+    const swapped = await p.proxy.update(snapshot(rc, [cluster('c', [fresh.port])], '2'));
+    assert.equal(swapped.accepted, true);
+    const r = await pending;
+    assert.equal(r.status, 200, `the retry found the new endpoint: ${r.status} ${r.headers['x-meshbox-error'] ?? ''}`);
+    assert.equal(r.body, 'fresh');
+    assert.equal(old.hits, 1, 'the removed endpoint was not tried again');
+  } finally {
+    await p.close();
+    await old.close();
+    await fresh.close();
+  }
+});

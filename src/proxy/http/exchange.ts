@@ -205,7 +205,8 @@ export class Exchange {
   startAttempt(): void {
     if (this.done) return;
     const target = this.target as Target;
-    const stack = target.stack;
+    // a retry after a config swap picks from the cluster's current endpoints (see ClusterStack.successor)
+    const stack = this.attempts === 0 ? target.stack : target.stack.latest();
     const hashKey = stack.hashKey === undefined ? undefined : stack.hashKey(new HashView(this));
     // The common case (no hash key, first try) passes no context object: one allocation less.
     const ep = hashKey === undefined && this.tried === undefined ? stack.balancer.pick() : stack.balancer.pick({ hashKey, exclude: this.tried });
@@ -458,7 +459,7 @@ export class Attempt implements H1Handler {
     ep.activeRequests--;
     if (outcome === undefined) return;
     if (typeof outcome !== 'number' || outcome >= 500) ep.rqError++;
-    this.ex.target?.stack.outlier?.record(ep, outcome);
+    this.ex.target?.stack.latest().outlier?.record(ep, outcome);
   }
 
   cancel(reason: unknown): void {
@@ -635,7 +636,7 @@ function perTryTimeoutFired(a: Attempt): void {
   a.ep.rqTimeout++;
   a.cancel(new Error('per-try timeout'));
   // cancel() settled without an outcome; a timeout is a local-origin failure for outlier detection.
-  ex.target?.stack.outlier?.record(a.ep, 'timeout');
+  ex.target?.stack.latest().outlier?.record(a.ep, 'timeout');
   if (ex.retriableError('timeout')) {
     ex.retry(`${a.ep.key}: per-try timeout of ${ms}ms`);
     return;

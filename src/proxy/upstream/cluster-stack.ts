@@ -107,6 +107,19 @@ export class ClusterStack {
   readonly outlierSettings: ResolvedOutlierDetection | undefined;
   readonly outlier: OutlierDetector | undefined;
   readonly breaker: CircuitBreaker;
+  /**
+   * The stack of the same name in the config that replaced this one. A retry of a request that
+   * started on this config picks from the newest stack (Envoy retries against the cluster's current
+   * hosts), so it never goes to an endpoint whose pool the swap closed.
+   */
+  successor: ClusterStack | undefined = undefined;
+
+  /** The newest stack of this cluster (this one while it is current). */
+  latest(): ClusterStack {
+    let s: ClusterStack = this;
+    while (s.successor !== undefined) s = s.successor;
+    return s;
+  }
 
   constructor(cluster: Cluster, registry: UpstreamRegistry) {
     this.name = cluster.name;
