@@ -210,7 +210,9 @@ async function startMeshbox(dir: string, name: string, upstreamPort: number, dir
   const file = join(dir, `${name}.yaml`);
   writeFileSync(file, JSON.stringify(meshboxConfig(port, upstreamPort, direction, name), null, 2));
   // The same V8 flags and environment `meshbox proxy` runs its child with (src/proxy/node-flags.ts).
-  const child = spawnPinned(PROXY_CORE, process.execPath, [...PROXY_V8_FLAGS, join(HERE, 'meshbox-proxy-child.js'), file], { ...PROXY_ENV });
+  // MESHBOX_BENCH_PROXY_FLAGS="--flag ..." tries other V8/node flags (RSS experiments).
+  const flags = process.env.MESHBOX_BENCH_PROXY_FLAGS?.split(' ').filter(Boolean) ?? PROXY_V8_FLAGS;
+  const child = spawnPinned(PROXY_CORE, process.execPath, [...flags, join(HERE, 'meshbox-proxy-child.js'), file], { ...PROXY_ENV });
   await firstJsonLine(child);
   await waitForPort(port, child);
   return { port, child };

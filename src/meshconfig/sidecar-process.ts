@@ -3,9 +3,11 @@
  * and the injector that writes the sidecar container into pods (which may not import src/proxy).
  * Why: V8's young generation grows to 3 × 16 MiB semi-spaces under load, which alone puts a sidecar
  * past issue 4's 50 MB RSS bar; 1 MiB semi-spaces keep a loaded proxy near its idle size, and one
- * malloc arena saves about 5 MB more (measured at 1,000 req/s, bench/proxy/RESULTS.md).
+ * malloc arena saves about 5 MB more, and no V8 worker-thread pool about 4 MB more (their GC
+ * work runs on the main thread: CPU/request unchanged within noise, 58.1 vs 60.1 µs; measured
+ * after 30 s at 1,000 req/s with MESHBOX_BENCH_PROXY_FLAGS, bench/proxy/README.md).
  */
-export const PROXY_V8_FLAGS: readonly string[] = ['--max-semi-space-size=1'];
+export const PROXY_V8_FLAGS: readonly string[] = ['--max-semi-space-size=1', '--v8-pool-size=0'];
 export const PROXY_ENV: Readonly<Record<string, string>> = { MALLOC_ARENA_MAX: '1' };
 
 /** The sidecar entry (no CLI, no pino) relative to the meshbox install root. */
