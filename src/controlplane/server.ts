@@ -49,7 +49,7 @@ export interface ControlPlaneOptions {
   /** longest a change waits while changes keep coming (default 1000 ms) */
   maxDebounceMs?: number;
   /** a proxy finished applying (or rejecting) a version; for benches and tests */
-  onBatchDone?: (proxyId: string, version: string, error: string | undefined) => void;
+  onBatchDone?: (proxyId: string, version: string, error: string | undefined, proxy: { kind: 'sidecar' | 'gateway'; workload: string }) => void;
   now?: () => number;
 }
 
@@ -91,7 +91,7 @@ export class ControlPlane {
     this.#push = new PushServer({
       authorize: (hello) => this.#authorize(hello),
       onConnect: (id) => this.#pushOne(id),
-      onBatchDone: (id, version, error) => opts.onBatchDone?.(id.proxyId, version, error),
+      onBatchDone: (id, version, error) => opts.onBatchDone?.(id.proxyId, version, error, { kind: id.kind, workload: id.workload }),
       log: this.#log,
       ...(opts.now ? { now: opts.now } : {}),
     });

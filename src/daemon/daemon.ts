@@ -210,7 +210,22 @@ export class Daemon {
 
     // The mesh control plane streams proxies their config on <state-dir>/mesh/xds.sock; the secret
     // persists so proxies' tokens stay valid across daemon restarts.
-    const controlPlane = new ControlPlane({ informers, secret: this.#xdsSecret(), listen: { path: xdsSocketPath(config.stateDir) }, log, clusterDomain: config.clusterDomain });
+    const controlPlane = new ControlPlane({
+      informers,
+      secret: this.#xdsSecret(),
+      listen: { path: xdsSocketPath(config.stateDir) },
+      log,
+      clusterDomain: config.clusterDomain,
+      // A sidecar that ACKed its config serves /healthz/ready: probe it now, not at the next
+      // one-second tick, so the pod's app containers start sooner.
+      onBatchDone: (_id, _version, error, proxy) => {
+        if (error !== undefined || proxy.kind !== 'sidecar') return;
+        const [ns, name] = proxy.workload.split('/') as [string, string];
+        const pod = store.get('pods', ns, name) as Pod | undefined;
+        const sidecar = pod?.status?.initContainerStatuses?.find((c) => c.name === SIDECAR_NAME);
+        if (pod?.metadata.uid && sidecar && sidecar.started !== true) probes.probeNow(pod.metadata.uid, SIDECAR_NAME, 'startup');
+      },
+    });
     this.#controlPlane = controlPlane;
     await controlPlane.start();
     this.#gateways = new GatewaySupervisor({ informers, controlPlane, stateDir: config.stateDir, log: log.child({ component: 'gateways' }) });

@@ -120,6 +120,15 @@ export class ProbeManager {
     }
   }
 
+  /**
+   * Runs one container's probe of `kind` now instead of at its next tick: for when something other
+   * than the probe learns the container has become ready (the control plane's first ACK from a
+   * sidecar, whose startup probe would otherwise wait up to a period).
+   */
+  probeNow(uid: string, container: string, kind: ProbeKind): void {
+    for (const w of this.#pods.get(uid)?.get(container)?.workers ?? []) if (w.kind === kind) w.runNow();
+  }
+
   /** Ready as the kubelet reports it: started, and the readiness probe passed (or there is none). */
   readiness(uid: string, container: string): boolean {
     const e = this.#pods.get(uid)?.get(container);
