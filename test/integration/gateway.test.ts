@@ -5,28 +5,15 @@
 // next daemon adopts it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { meshboxForThisFile, sleep } from './helpers/meshbox-harness.js';
+import { freePort } from './helpers/free-port.js';
 
 const h = meshboxForThisFile();
 
 const SERVER = `["node", "-e", "require('http').createServer((q,s)=>s.end('backend '+require('os').hostname()+' '+q.url)).listen(8080)"]`;
 
-/** A port >= 20000 that nothing listens on right now. */
-async function freePort(): Promise<number> {
-  for (let i = 0; i < 50; i++) {
-    const port = 20000 + Math.floor(Math.random() * 40000);
-    const free = await new Promise<boolean>((resolve) => {
-      const s = createServer();
-      s.once('error', () => resolve(false));
-      s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
-    });
-    if (free) return port;
-  }
-  throw new Error('no free port found in 50 tries');
-}
 
 function alive(pid: number): boolean {
   try {

@@ -11,7 +11,6 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -27,6 +26,7 @@ import type { Pod } from '../../src/api/types.js';
 import { backendYaml, clientPodYaml, docs, meshAppConfigMap, runLoad, serviceYaml, startLoad } from './helpers/mesh-fixtures.js';
 import { MeshboxHarness, REPO_ROOT } from './helpers/meshbox-harness.js';
 import { podReady } from './helpers/pod-waits.js';
+import { freePort } from './helpers/free-port.js';
 
 const BIN = join(REPO_ROOT, 'bin', 'meshbox.js');
 const REQUESTS = 400;
@@ -171,19 +171,6 @@ function total(f: MetricFamily, sampleName: string, match: Record<string, string
     .reduce((n, s) => n + s.value, 0);
 }
 
-/** A port >= 20000 that nothing listens on right now (for the Gateway's server). */
-async function freePort(): Promise<number> {
-  for (let i = 0; i < 50; i++) {
-    const port = 20000 + Math.floor(Math.random() * 40000);
-    const free = await new Promise<boolean>((resolve) => {
-      const s = createServer();
-      s.once('error', () => resolve(false));
-      s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
-    });
-    if (free) return port;
-  }
-  throw new Error('no free port found in 50 tries');
-}
 
 /** "0.42ms", "250ms", "1.5s" → milliseconds */
 function ms(text: string): number {

@@ -6,11 +6,11 @@
 // serves a meshed frontend, whose sidecar reports the gateway's calls as reporter=destination.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
 import { stringify } from 'yaml';
 import type { Pod } from '../../src/api/types.js';
 import { meshboxForThisFile, sleep, type MeshboxHarness } from './helpers/meshbox-harness.js';
 import { backendYaml, clientPodYaml, docs, meshAppConfigMap, runLoad, serviceYaml, startLoad, type LoadSummary } from './helpers/mesh-fixtures.js';
+import { freePort } from './helpers/free-port.js';
 
 const h = meshboxForThisFile({ mesh: true });
 
@@ -57,19 +57,6 @@ function failuresOf(s: LoadSummary): string {
   return `${s.n - s.ok} of ${s.n} failed; statuses ${JSON.stringify(s.statuses)}, flags ${JSON.stringify(s.flags)}, errors ${JSON.stringify(s.errors)}; first: ${JSON.stringify(s.failures.slice(0, 5))}`;
 }
 
-/** A port >= 20000 that nothing listens on right now. */
-async function freePort(): Promise<number> {
-  for (let i = 0; i < 50; i++) {
-    const port = 20000 + Math.floor(Math.random() * 40000);
-    const free = await new Promise<boolean>((resolve) => {
-      const s = createServer();
-      s.once('error', () => resolve(false));
-      s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
-    });
-    if (free) return port;
-  }
-  throw new Error('no free port found in 50 tries');
-}
 
 const RATE = 100;
 
