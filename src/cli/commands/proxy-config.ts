@@ -9,7 +9,7 @@ import { renderTable } from '../format.js';
 import { Usage } from '../errors.js';
 import { namespaceOption } from './common.js';
 import type { ConfigDump } from '../../meshconfig/xds/status.js';
-import type { Snapshot } from '../../meshconfig/types.js';
+import type { Listener, Snapshot } from '../../meshconfig/types.js';
 
 const SECTIONS = ['listeners', 'routes', 'clusters', 'endpoints'] as const;
 type Section = (typeof SECTIONS)[number];
@@ -57,7 +57,7 @@ export function renderProxyConfig(dump: ConfigDump, section?: Section): string {
   const want = (x: Section): boolean => section === undefined || section === x;
   const title = (x: Section): string => (section === undefined ? `${x.toUpperCase()} (acked version ${dump.acked[x] || 'none'})\n` : '');
   if (want('listeners')) {
-    parts.push(title('listeners') + renderTable(['NAME', 'ADDRESS', 'PORT', 'PROTOCOL', 'DESTINATION'], s.listeners.map((l) => [l.name, l.address, String(l.port), l.protocol, l.routeConfig ? `route: ${l.routeConfig}` : l.tcpCluster ? `cluster: ${l.tcpCluster}` : '-'])));
+    parts.push(title('listeners') + renderTable(['NAME', 'ADDRESS', 'PORT', 'PROTOCOL', 'DESTINATION'], s.listeners.map((l) => [l.name, l.address, String(l.port), l.protocol, listenerDestination(l)])));
   }
   if (want('routes')) {
     const rows = s.routes.flatMap((rc) => rc.virtualHosts.map((vh) => [rc.name, vh.name, vh.domains.join(','), vh.routes.map((r) => r.name).join(',')]));
@@ -71,4 +71,16 @@ export function renderProxyConfig(dump: ConfigDump, section?: Section): string {
     parts.push(title('endpoints') + renderTable(['ENDPOINT', 'CLUSTER'], rows));
   }
   return parts.join('\n');
+}
+
+/** Where a listener sends traffic: its route config, its TCP cluster, and what it does by original destination. */
+function listenerDestination(l: Listener): string {
+  const parts: string[] = [];
+  if (l.routeConfig) parts.push(`route: ${l.routeConfig}`);
+  if (l.tcpCluster) parts.push(`cluster: ${l.tcpCluster}`);
+  if (l.originalDst) {
+    const tcp = Object.keys(l.originalDst.tcp ?? {}).length;
+    parts.push(`original destination: ${tcp} tcp ${tcp === 1 ? 'entry' : 'entries'}, ${l.originalDst.passthrough ? 'passthrough' : 'no passthrough'}`);
+  }
+  return parts.join('; ') || '-';
 }
