@@ -9,6 +9,7 @@ import type { Duplex } from 'node:stream';
 import { NoHealthyUpstream, NoRoute, UpstreamConnectFailure, type FailureContext } from '../errors.js';
 import { classify } from '../rescue.js';
 import type { ListenerContext, Target } from './listener-context.js';
+import type { Exchange } from './exchange.js';
 import { newRequestId, propagateTrace } from '../telemetry/trace-context.js';
 
 const SKIP = new Set(['host', 'x-request-id']);
@@ -20,15 +21,22 @@ export function tunnelUpgrade(ctx: ListenerContext, req: IncomingMessage, socket
   const q = url.indexOf('?');
   const input = { authority, path: q < 0 ? url : url.slice(0, q), query: q < 0 ? '' : url.slice(q + 1), method: req.method ?? 'GET', headers: req.headers };
   const m = { matchIndex: 0 };
-  const route = ctx.table.match(input, m);
   const f: FailureContext = { proxy: ctx.proxyName };
+  let route = ctx.table.match(input, m);
+  if (route === undefined && ctx.originalDst !== undefined) {
+    // No virtual host for the Host: as for any request, by original destination or passthrough.
+    // The hook reads an exchange's routing fields; an upgrade offers the same ones.
+    const view = { ...input, ctx, req, matchIndex: 0, isH2Downstream: false, failure: () => f };
+    const r = ctx.originalDst.route(view as unknown as Exchange);
+    if (r instanceof Error) {
+      rejectRaw(socket, r, undefined, start);
+      return;
+    }
+    route = r;
+    m.matchIndex = view.matchIndex;
+  }
   let target: Target | undefined;
-  const reject = (err: unknown): void => {
-    const r = classify(err);
-    const body = `${r.flag} ${r.reason}\n`;
-    socket.end(`HTTP/1.1 ${r.status} ${r.status === 404 ? 'Not Found' : 'Service Unavailable'}\r\nconnection: close\r\ncontent-type: text/plain\r\ncontent-length: ${Buffer.byteLength(body)}\r\nx-meshbox-error: ${r.flag} ${r.reason}\r\n\r\n${body}`);
-    target?.httpSeries.record(r.status, r.flag, '', performance.now() - start, 0, 0);
-  };
+  const reject = (err: unknown): void => rejectRaw(socket, err, target, start);
   if (!route || route.kind !== 'forward') {
     reject(NoRoute(f, authority, input.path));
     return;
@@ -84,4 +92,12 @@ export function tunnelUpgrade(ctx: ListenerContext, req: IncomingMessage, socket
   socket.on('error', () => upstream.destroy());
   socket.on('close', () => upstream.destroy());
   upstream.on('close', () => socket.destroy());
+}
+
+function rejectRaw(socket: Duplex, err: unknown, target: Target | undefined, start: number): void {
+  const r = classify(err);
+  const body = `${r.flag} ${r.reason}\n`;
+  const text = r.status === 404 ? 'Not Found' : r.status === 502 ? 'Bad Gateway' : 'Service Unavailable';
+  socket.end(`HTTP/1.1 ${r.status} ${text}\r\nconnection: close\r\ncontent-type: text/plain\r\ncontent-length: ${Buffer.byteLength(body)}\r\nx-meshbox-error: ${r.flag} ${r.reason}\r\n\r\n${body}`);
+  target?.httpSeries.record(r.status, r.flag, '', performance.now() - start, 0, 0);
 }

@@ -225,6 +225,34 @@ describe('listener originalDst', () => {
     assert.equal(r.accepted, true);
     assert.equal((await get(port, 'unknown')).body, 'A');
   });
+
+  it('an Upgrade (WebSocket) with an unknown Host goes by original destination, or passes through', async () => {
+    // an upstream that accepts the upgrade and then echoes
+    const ws = await listen(http.createServer((_q, r) => r.end('plain')));
+    ws.on('upgrade', (req, socket, early: Buffer) => {
+      socket.write(`HTTP/1.1 101 Switching Protocols\r\nupgrade: ${req.headers.upgrade}\r\nconnection: upgrade\r\n\r\n`);
+      if (early.length > 0) socket.write(early);
+      socket.pipe(socket);
+    });
+    try {
+      await start(snap({ passthrough: true }));
+      next = ['127.0.0.1', (ws.address() as net.AddressInfo).port];
+      const head = 'GET /chat HTTP/1.1\r\nhost: chat.example\r\nconnection: upgrade\r\nupgrade: websocket\r\n\r\n';
+      const r = await tcp(port, head + 'hello', 1000);
+      assert.match(r.data, /^HTTP\/1\.1 101 /, r.data);
+      assert.ok(r.data.endsWith('hello'), 'bytes flow through the tunnel');
+
+      await proxy.stop();
+      await start(snap({ passthrough: false }));
+      next = ['10.222.0.77', 8080];
+      const refused = await tcp(port, head, 1000);
+      assert.match(refused.data, /^HTTP\/1\.1 502 Bad Gateway/);
+      assert.match(refused.data, /x-meshbox-error: NR .*10\.222\.0\.77:8080/);
+    } finally {
+      ws.closeAllConnections();
+      ws.close();
+    }
+  });
 });
 
 describe('originalDst validation', () => {
