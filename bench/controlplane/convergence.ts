@@ -17,7 +17,7 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { connect } from 'node:net';
+import { connect, createServer, type Socket } from 'node:net';
 import { tmpdir, cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -39,7 +39,13 @@ const ENVELOPE = /^\{"t":"(\w+)","nonce":"([^"]+)","type":"(\w+)","version":"([^
 
 function worker(): void {
   let acks = 0;
-  process.on('message', (m: { path: string; proxies: { id: string; token: string }[] }) => {
+  // Bytes and frames received per config version, so the transport baseline can replay the same size.
+  const tally = new Map<string, { bytes: number; frames: number; lasts: number }>();
+  process.on('message', (m: { path: string; proxies: { id: string; token: string }[]; query?: string[] }) => {
+    if (m.query) {
+      process.send?.({ tally: m.query.map((v) => tally.get(v) ?? { bytes: 0, frames: 0, lasts: 0 }) });
+      return;
+    }
     let ready = 0;
     const total = m.proxies.length;
     let next = 0;
@@ -60,6 +66,11 @@ function worker(): void {
           }
           socket.write(`{"t":"ack","type":"${e[3]}","version":"${e[4]}","nonce":"${e[2]}"}\n`);
           acks++;
+          const t = tally.get(e[4]!) ?? { bytes: 0, frames: 0, lasts: 0 };
+          t.bytes += Buffer.byteLength(line) + 1;
+          t.frames++;
+          if (e[5] === 'true') t.lasts++;
+          tally.set(e[4]!, t);
           if (e[5] === 'true' && first) {
             first = false;
             ready++;
@@ -169,12 +180,13 @@ async function main(): Promise<void> {
   global.gc?.();
   const memAfterSync = process.memoryUsage();
 
-  const results: { change: string; times: number[]; affected: number; missing: number }[] = [];
+  const results: { change: string; times: number[]; affected: number; missing: number; versions: string[] }[] = [];
   const recomputes: { cpuMs: number; wallMs: number }[] = [];
   const measure = async (change: string, write: (i: number) => void): Promise<void> => {
     const times: number[] = [];
     let affected = 0;
     let missing = 0;
+    const versions: string[] = [];
     for (let i = 0; i < ITER; i++) {
       const gen = cp.generation;
       const start = performance.now();
@@ -183,6 +195,7 @@ async function main(): Promise<void> {
       const deadline = start + 20_000;
       while (cp.generation === gen && performance.now() < deadline) await sleep(5);
       const version = String(cp.generation);
+      versions.push(version);
       recomputes.push(cp.lastRecompute);
       if (process.env.BENCH_DEBUG) console.error(change, 'recompute done after', (performance.now() - start).toFixed(0), 'ms', JSON.stringify(cp.lastRecompute));
       let last = -1;
@@ -202,7 +215,7 @@ async function main(): Promise<void> {
       missing += proxies.length - mine.length;
       await sleep(200);
     }
-    results.push({ change, times: times.sort((a, b) => a - b), affected: affected / ITER, missing: missing / ITER });
+    results.push({ change, times: times.sort((a, b) => a - b), affected: affected / ITER, missing: missing / ITER, versions });
   };
 
   // One unmeasured change first: JIT warm-up of the recompute and push paths (steady state is what matters).
@@ -234,6 +247,95 @@ async function main(): Promise<void> {
   global.gc?.();
   const memEnd = process.memoryUsage();
 
+  // === same-run baseline: the transport alone ===
+  // The same worker processes open a second connection per proxy to a minimal server that, per
+  // measured change, writes a precomputed push of the byte size and frame count each proxy received
+  // for that change, and times every proxy's ACK of its last frame. No store, informers, debounce or
+  // translation; runs after the control-plane measurements so it cannot disturb them.
+  const query = (versions: string[]): Promise<{ bytes: number; frames: number; lasts: number }[]> =>
+    Promise.all(
+      children.map(
+        (c) =>
+          new Promise<{ bytes: number; frames: number; lasts: number }[]>((resolve) => {
+            const on = (m: { tally?: { bytes: number; frames: number; lasts: number }[] }): void => {
+              if (!m.tally) return;
+              c.off('message', on);
+              resolve(m.tally);
+            };
+            c.on('message', on);
+            c.send({ path: '', proxies: [], query: versions });
+          }),
+      ),
+    ).then((per) => versions.map((_, i) => per.reduce((a, w) => ({ bytes: a.bytes + w[i]!.bytes, frames: a.frames + w[i]!.frames, lasts: a.lasts + w[i]!.lasts }), { bytes: 0, frames: 0, lasts: 0 })));
+  const basePath = join(dir, 'base.sock');
+  const conns: Socket[] = [];
+  let pending: ((conn: Socket) => void) | null = null;
+  const server = createServer((sock) => {
+    conns.push(sock);
+    const dec = new LineDecoder();
+    sock.on('data', (chunk: Buffer) => {
+      for (const line of dec.push(chunk)) {
+        if (line.startsWith('{"t":"hello"')) sock.write('{"t":"push","nonce":"h","type":"CDS","version":"0","batch":"h","last":true}\n');
+        else if (line.includes('"nonce":"last"')) pending?.(sock);
+      }
+    });
+    sock.on('error', () => {});
+  });
+  await new Promise<void>((r) => server.listen(basePath, r));
+  await Promise.all(
+    children.map(
+      (child, w) =>
+        new Promise<void>((resolve, reject) => {
+          const on = (m: { ready?: number; error?: string }): void => {
+            if (m.error) reject(new Error(m.error));
+            else if (m.ready) {
+              child.off('message', on);
+              resolve();
+            }
+          };
+          child.on('message', on);
+          child.send({ path: basePath, proxies: proxies.filter((_, i) => i % WORKERS === w) });
+        }),
+    ),
+  );
+  const baseline: { times: number[]; bytesPerProxy: number; framesPerProxy: number }[] = [];
+  let seq = 0;
+  for (const r of results) {
+    const tallies = await query(r.versions);
+    const times: number[] = [];
+    let bytesSum = 0;
+    let framesSum = 0;
+    for (const t of tallies) {
+      const proxiesHit = Math.max(1, t.lasts);
+      const frames = Math.max(1, Math.round(t.frames / proxiesHit));
+      const bytes = Math.round(t.bytes / proxiesHit);
+      bytesSum += bytes;
+      framesSum += frames;
+      const v = `b${++seq}`;
+      // Precomputed frames: envelope as the control plane writes it, padded to the same total size.
+      const per = Math.max(0, Math.floor(bytes / frames));
+      const bufs = Array.from({ length: frames }, (_, k) => {
+        const head = `{"t":"push","nonce":"${k === frames - 1 ? 'last' : `n${k}`}","type":"EDS","version":"${v}","batch":"${v}","last":${k === frames - 1},"resources":"`;
+        return Buffer.from(head + 'x'.repeat(Math.max(0, per - head.length - 3)) + '"}\n');
+      });
+      const got: number[] = [];
+      const start = performance.now();
+      const done = new Promise<void>((resolve) => {
+        pending = () => {
+          got.push(performance.now() - start);
+          if (got.length >= conns.length) resolve();
+        };
+        setTimeout(resolve, 20_000);
+      });
+      for (const c of conns) for (const b of bufs) c.write(b);
+      await done;
+      pending = null;
+      times.push(...got);
+      await sleep(200);
+    }
+    baseline.push({ times: times.sort((a, b) => a - b), bytesPerProxy: bytesSum / tallies.length, framesPerProxy: framesSum / tallies.length });
+  }
+
   const mb = (n: number): string => (n / 1048576).toFixed(0);
   const ms = (n: number): string => n.toFixed(0);
   const out: string[] = [];
@@ -246,6 +348,16 @@ async function main(): Promise<void> {
   for (const r of results) {
     out.push(`| ${r.change} | ${r.affected.toFixed(0)}${r.missing > 0 ? ` (${r.missing.toFixed(0)} missing)` : ''} | ${ms(pct(r.times, 50))} | ${ms(pct(r.times, 90))} | ${ms(r.times.at(-1) ?? NaN)} | ${pct(r.times, 90) < 1000 ? 'met' : 'NOT met'} |`);
   }
+  out.push('');
+  out.push('Same-run baseline: the same changes delivered by the transport alone (precomputed push of the same bytes and frames per proxy, minimal server, same workers, socket framing and ACKs):');
+  out.push('');
+  out.push('| change | push per proxy | control plane p50 / p90 / max ms | transport p50 / p90 / max ms | overhead p50 (ratio, diff) | overhead p90 (ratio, diff) |');
+  out.push('|---|---|---|---|---|---|');
+  results.forEach((r, i) => {
+    const b = baseline[i]!;
+    const c50 = pct(r.times, 50), c90 = pct(r.times, 90), b50 = pct(b.times, 50), b90 = pct(b.times, 90);
+    out.push(`| ${r.change} | ${(b.bytesPerProxy / 1024).toFixed(1)} KiB, ${b.framesPerProxy.toFixed(0)} frames | ${ms(c50)} / ${ms(c90)} / ${ms(r.times.at(-1) ?? NaN)} | ${ms(b50)} / ${ms(b90)} / ${ms(b.times.at(-1) ?? NaN)} (${(b.times.length / ITER).toFixed(0)} ACKed) | ${(c50 / b50).toFixed(1)}x, +${ms(c50 - b50)} | ${(c90 / b90).toFixed(1)}x, +${ms(c90 - b90)} |`);
+  });
   out.push('');
   out.push('| control plane process memory | RSS MB | heap used MB | bar (< 500 MB) |');
   out.push('|---|---|---|---|');
@@ -260,6 +372,8 @@ async function main(): Promise<void> {
   console.log(out.join('\n'));
 
   for (const c of children) c.kill('SIGTERM');
+  for (const c of conns) c.destroy();
+  server.close();
   await cp.stop();
   store.close();
   rmSync(dir, { recursive: true, force: true });
