@@ -13,6 +13,7 @@ import { defaultConfig, derive, type DaemonConfig } from '../daemon/config.js';
 import { StartTimeout } from '../daemon/errors.js';
 import { teardownOffline } from '../daemon/teardown.js';
 import { ApiClient } from './client.js';
+import { processAlive } from '../core/process-alive.js';
 
 export interface UpOptions {
   stateDir: string;
@@ -152,18 +153,10 @@ export async function down(stateDir: string): Promise<void> {
     await new ApiClient(paths.socketPath).request('POST', '/apis/meshbox.dev/v1/shutdown?teardown=true', {});
     const pid = Number(pidText);
     const deadline = Date.now() + 120_000;
-    while (pid && Date.now() < deadline && alive(pid)) await new Promise((r) => setTimeout(r, 50));
+    while (pid && Date.now() < deadline && processAlive(pid)) await new Promise((r) => setTimeout(r, 50));
   } else {
     await teardownOffline(cfg, createLogger('meshbox'));
   }
   process.stderr.write(`meshbox is down: pods, network and state in ${stateDir} removed\n`);
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}

@@ -21,6 +21,7 @@ import { describeError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { InformerFactory } from '../reconcile/informer.js';
 import { xdsSocketPath } from './config.js';
+import { processAlive } from '../core/process-alive.js';
 
 export const GATEWAYS_RESOURCE = 'gateways.networking.istio.io';
 const STOP_GRACE_MS = 5_000;
@@ -226,15 +227,6 @@ function ownsProcess(pid: number, stateDir: string, nodeId?: string): boolean {
   return argv.includes('proxy') && argv.includes(xdsSocketPath(stateDir)) && (nodeId === undefined || argv.includes(nodeId));
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 async function stopGatewayProcess(dir: string, stem: string, stateDir: string, log: Logger): Promise<void> {
   const pid = readPid(join(dir, `${stem}.pid`));
   if (pid !== undefined && ownsProcess(pid, stateDir)) {
@@ -244,8 +236,8 @@ async function stopGatewayProcess(dir: string, stem: string, stateDir: string, l
       // already gone
     }
     const deadline = Date.now() + STOP_GRACE_MS;
-    while (alive(pid) && ownsProcess(pid, stateDir) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    if (alive(pid) && ownsProcess(pid, stateDir)) {
+    while (processAlive(pid) && ownsProcess(pid, stateDir) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    if (processAlive(pid) && ownsProcess(pid, stateDir)) {
       log.warn({ pid, gateway: stem }, 'gateway proxy did not drain within 5 s; killing it');
       try {
         process.kill(pid, 'SIGKILL');

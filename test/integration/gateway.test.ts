@@ -9,20 +9,11 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { meshboxForThisFile, sleep } from './helpers/meshbox-harness.js';
 import { freePort } from './helpers/free-port.js';
+import { processAlive } from '../../src/core/process-alive.js';
 
 const h = meshboxForThisFile();
 
 const SERVER = `["node", "-e", "require('http').createServer((q,s)=>s.end('backend '+require('os').hostname()+' '+q.url)).listen(8080)"]`;
-
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 test('a Gateway gets a gateway proxy on 127.0.0.1 that routes by its VirtualService, shows SYNCED, survives a daemon restart, and stops with the Gateway', async () => {
   const port = await freePort();
@@ -93,7 +84,7 @@ spec:
   assert.match(missing.stderr, /proxy-status/, 'an unknown proxy says where to look');
 
   const pid = Number(readFileSync(join(h.stateDir, 'gateways', 'default.edge.pid'), 'utf8'));
-  assert.ok(alive(pid), 'the gateway proxy process runs');
+  assert.ok(processAlive(pid), 'the gateway proxy process runs');
 
   // The daemon dies: the gateway keeps serving its last config; a new daemon adopts the process.
   await h.killDaemon();
@@ -106,19 +97,19 @@ spec:
     return /^edge\.default\s+gateway\s+SYNCED\s+SYNCED\s+SYNCED\s+SYNCED/m.test(r.stdout);
   });
   assert.equal(Number(readFileSync(join(h.stateDir, 'gateways', 'default.edge.pid'), 'utf8')), pid, 'the restarted daemon adopted the process');
-  assert.ok(alive(pid));
+  assert.ok(processAlive(pid));
 
   // A gateway proxy that dies is started again (the supervisor resyncs every 5 s).
   process.kill(pid, 'SIGKILL');
   const restarted = await h.eventually('a new gateway process', async () => {
     const p = Number(readFileSync(join(h.stateDir, 'gateways', 'default.edge.pid'), 'utf8'));
-    return p !== pid && alive(p) ? p : undefined;
+    return p !== pid && processAlive(p) ? p : undefined;
   });
   await h.eventually('the restarted gateway serving', async () => (await fetch(`http://127.0.0.1:${port}/again`, { signal: AbortSignal.timeout(2000) })).status === 200);
   const del = await h.cli(['delete', 'gateway', 'edge']);
-  assert.ok(!alive(pid), 'the killed process is gone');
+  assert.ok(!processAlive(pid), 'the killed process is gone');
   assert.equal(del.code, 0, del.stderr);
-  await h.eventually('the gateway process stopped', async () => !alive(restarted), 15_000);
+  await h.eventually('the gateway process stopped', async () => !processAlive(restarted), 15_000);
   const refused = await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(2000) }).then(
     () => false,
     () => true,
@@ -137,7 +128,7 @@ spec:
 `);
   await h.eventually('the second gateway process', async () => {
     try {
-      return alive(Number(readFileSync(join(h.stateDir, 'gateways', 'default.edge2.pid'), 'utf8')));
+      return processAlive(Number(readFileSync(join(h.stateDir, 'gateways', 'default.edge2.pid'), 'utf8')));
     } catch {
       return false;
     }
