@@ -38,9 +38,8 @@ import { ApiServer } from './api-server.js';
 import { analyzeRoute } from './api-analyze.js';
 import { createMeshMetrics, type MeshMetrics } from '../controlplane/telemetry/index.js';
 import { registerDnsMetrics } from '../dns/dns-metrics.js';
-import { parseMetricsAddress } from './config.js';
 import { GatewaySupervisor } from './gateways.js';
-import { defaultConfig, derive, xdsSocketPath, type DaemonConfig, type DerivedConfig } from './config.js';
+import { defaultConfig, derive, parseMetricsAddress, xdsSocketPath, type DaemonConfig, type DerivedConfig } from './config.js';
 import { createAdmission } from './admission.js';
 import { AlreadyRunning, NotRoot } from './errors.js';
 import { setupHostNetwork } from './host-network.js';
@@ -48,6 +47,7 @@ import { buildMachine, removeEverything, type Machine } from './machine.js';
 import { MachinePodIO } from './pod-io.js';
 import { injectSidecar, injectionWanted, isInjected, SIDECAR_NAME, type InjectionSettings } from '../controllers/injection/sidecar-injector.js';
 import { SIDECAR_ENV } from '../meshconfig/sidecar-process.js';
+import { processAlive } from '../core/process-alive.js';
 
 export const NODE_NAME = hostname();
 /** meshbox's own folder (holds dist/ and node_modules/), mounted into sidecars */
@@ -220,8 +220,8 @@ export class Daemon {
       // one-second tick, so the pod's app containers start sooner.
       onBatchDone: (_id, _version, error, proxy) => {
         if (error !== undefined || proxy.kind !== 'sidecar') return;
-        const [ns, name] = proxy.workload.split('/') as [string, string];
-        const pod = store.get('pods', ns, name) as Pod | undefined;
+        // from the informer's cache: this runs for every ACK of every sidecar
+        const pod = podInformer.getByKey(proxy.workload) as Pod | undefined;
         const sidecar = pod?.status?.initContainerStatuses?.find((c) => c.name === SIDECAR_NAME);
         if (pod?.metadata.uid && sidecar && sidecar.started !== true) probes.probeNow(pod.metadata.uid, SIDECAR_NAME, 'startup');
       },
@@ -336,14 +336,5 @@ export class Daemon {
 }
 function sendJson(res: ServerResponse<IncomingMessage>, body: unknown): void {
   res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
