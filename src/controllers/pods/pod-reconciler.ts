@@ -192,12 +192,8 @@ export class PodReconciler {
   /** A sidecar of a pod whose app containers are done: stop it (SIGTERM, grace) and report it terminated. */
   async #stopSidecar(pod: Pod, c: Container): Promise<ContainerStatus> {
     const previous = pod.status?.initContainerStatuses?.find((st) => st.name === c.name);
-    let st = await this.#o.runtime.containerState(pod, c.name);
-    if (st.state === 'running') {
-      this.#o.events.event(pod, 'Normal', 'Killing', `Stopping container ${c.name}: the pod's app containers have completed`);
-      await this.#o.runtime.stopContainer(pod, c.name, pod.spec.terminationGracePeriodSeconds ?? 30);
-      st = await this.#o.runtime.containerState(pod, c.name);
-    }
+    await this.#stopIfRunning(pod, c, pod.spec.terminationGracePeriodSeconds ?? 30, ": the pod's app containers have completed");
+    const st = await this.#o.runtime.containerState(pod, c.name);
     if (st.state === 'exited') return this.#status(c, previous?.restartCount ?? 0, terminatedState(st), previous?.lastState ?? {}, false, st.containerId);
     return previous ?? this.#waitingStatus(pod, c, 'PodInitializing', '');
   }
@@ -337,7 +333,8 @@ export class PodReconciler {
   /** Stops one container the way the kubelet kills it: preStop inside the grace period, then SIGTERM. */
   async #kill(pod: Pod, c: Container, run: RunningContainer, graceSeconds: number): Promise<void> {
     let grace = graceSeconds;
-    if (this.#o.probes && c.lifecycle?.preStop) {
+    // the kubelet skips preStop when there is no grace period to run it in
+    if (this.#o.probes && c.lifecycle?.preStop && grace > 0) {
       grace = (await runPreStop({ pod, container: c }, this.#o.probes.targetFor(pod, c.name, run), grace, { events: this.#o.events })).remainingGraceSeconds;
     }
     await this.#o.runtime.stopContainer(pod, c.name, grace);
@@ -345,18 +342,12 @@ export class PodReconciler {
 
   // === teardown ===
 
-  /** preStop (inside the grace period), then SIGTERM and SIGKILL at the end of what is left. */
-  async #stopForDeletion(pod: Pod, c: Container, grace: number): Promise<void> {
+  /** Stops the container if it runs: preStop (inside the grace period), then SIGTERM and SIGKILL at the end of what is left. */
+  async #stopIfRunning(pod: Pod, c: Container, grace: number, why = ''): Promise<void> {
     const st = await this.#o.runtime.containerState(pod, c.name);
     if (st.state !== 'running') return;
-    this.#o.events.event(pod, 'Normal', 'Killing', `Stopping container ${c.name}`);
-    let left = grace;
-    const probes = this.#o.probes;
-    if (probes && c.lifecycle?.preStop && grace > 0) {
-      const target = probes.targetFor(pod, c.name, { containerId: st.containerId, startedAt: st.startedAt, podIP: pod.status?.podIP ?? '' });
-      left = (await runPreStop({ pod, container: c }, target, grace, { events: this.#o.events })).remainingGraceSeconds;
-    }
-    await this.#o.runtime.stopContainer(pod, c.name, left);
+    this.#o.events.event(pod, 'Normal', 'Killing', `Stopping container ${c.name}${why}`);
+    await this.#kill(pod, c, { containerId: st.containerId, startedAt: st.startedAt, podIP: pod.status?.podIP ?? '' }, grace);
   }
 
   async #terminate(pod: Pod): Promise<void> {
@@ -369,10 +360,10 @@ export class PodReconciler {
     // sidecars after them, last started first stopped, with what is left of the grace period, so
     // an app that makes calls while it shuts down still has its proxy (KEP-753 ordering).
     const firstWave = [...(pod.spec.initContainers ?? []).filter((c) => !isSidecar(c)), ...pod.spec.containers];
-    await Promise.all(firstWave.map((c) => this.#stopForDeletion(pod, c, grace)));
+    await Promise.all(firstWave.map((c) => this.#stopIfRunning(pod, c, grace)));
     for (const c of sidecarsOf(pod).reverse()) {
       const left = Math.max(1, Math.ceil((deadline - performance.now()) / 1000));
-      await this.#stopForDeletion(pod, c, Math.min(grace, left));
+      await this.#stopIfRunning(pod, c, Math.min(grace, left));
     }
     await this.#o.runtime.removePod(pod, 0);
     probes?.forget(pod.metadata.uid!);
