@@ -5,6 +5,7 @@
 import type { ContainerStatus, KubeObject, Pod, PodStatus } from '../api/types.js';
 import type { ResourceType } from '../api/resources.js';
 import { age, humanDuration, labelsToString } from './format.js';
+import { sidecarNames } from '../controllers/pods/sidecars.js';
 import { labelSelectorToString, type LabelSelector } from '../api/label-selector.js';
 
 export interface Printer {
@@ -44,7 +45,7 @@ export function podStatusReason(pod: Pod): string {
   let initializing = false;
   const inits = st.initContainerStatuses ?? [];
   const initCount = pod.spec?.initContainers?.length ?? inits.length;
-  const sidecars = restartableInitNames(pod);
+  const sidecars = sidecarNames(pod);
   for (let i = 0; i < inits.length; i++) {
     const s = inits[i]!.state as Json;
     if (s.terminated && s.terminated.exitCode === 0) continue;
@@ -83,10 +84,6 @@ export function podStatusReason(pod: Pod): string {
   return reason;
 }
 
-function restartableInitNames(pod: Pod): Set<string> {
-  return new Set((pod.spec?.initContainers ?? []).filter((c) => c.restartPolicy === 'Always').map((c) => c.name));
-}
-
 function podRestarts(pod: Pod, now: number): string {
   const statuses: ContainerStatus[] = [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])];
   let restarts = 0;
@@ -104,7 +101,7 @@ const podPrinter = (wide: boolean): Printer => ({
   row(o, now) {
     const pod = o as Pod;
     // kubectl counts sidecars (restartable init containers) with the app containers
-    const sidecars = restartableInitNames(pod);
+    const sidecars = sidecarNames(pod);
     const total = (pod.spec?.containers?.length ?? 0) + sidecars.size;
     const statuses = [...(pod.status?.initContainerStatuses ?? []).filter((c) => sidecars.has(c.name)), ...(pod.status?.containerStatuses ?? [])];
     const ready = statuses.filter((c) => c.ready && 'running' in (c.state ?? {})).length;

@@ -10,6 +10,7 @@
 import type { Container, Pod, Probe, Volume } from '../../api/types.js';
 import { AGENT_PORT, APP_PROBERS_ENV, appHealthPath, type AppProbers, type AppProber, type ProbeKindPath } from '../../meshconfig/app-probers.js';
 import { workloadName } from '../../api/workload-name.js';
+import { resolvePort } from '../pods/probes/resolve-port.js';
 import { PROXY_UID, interceptionPlan } from '../../netfilter/interception.js';
 import { PROXY_ENV, PROXY_V8_FLAGS, SIDECAR_ENTRY, SIDECAR_ENV } from '../../meshconfig/sidecar-process.js';
 
@@ -91,21 +92,24 @@ function originalProber(c: Container, probe: Probe): AppProber | undefined {
   const timeout = probe.timeoutSeconds !== undefined ? { timeoutSeconds: probe.timeoutSeconds } : {};
   if (probe.httpGet) {
     const g = probe.httpGet;
-    const port = resolvePort(c, g.port);
+    const port = portOf(c, g.port);
     if (port === undefined || (g.scheme !== undefined && g.scheme !== 'HTTP') || g.host) return undefined;
     return { httpGet: { ...(g.path ? { path: g.path } : {}), port, ...(g.httpHeaders?.length ? { httpHeaders: g.httpHeaders } : {}) }, ...timeout };
   }
   if (probe.tcpSocket && !probe.tcpSocket.host) {
-    const port = resolvePort(c, probe.tcpSocket.port);
+    const port = portOf(c, probe.tcpSocket.port);
     return port === undefined ? undefined : { tcpSocket: { port }, ...timeout };
   }
   return undefined;
 }
 
-function resolvePort(c: Container, port: number | string): number | undefined {
-  if (typeof port === 'number') return port;
-  if (/^\d+$/.test(port)) return Number(port);
-  return c.ports?.find((p) => p.name === port)?.containerPort;
+/** The kubelet's port resolution; a port it would refuse stays in the probe, so the kubelet reports it as usual. */
+function portOf(c: Container, port: number | string): number | undefined {
+  try {
+    return resolvePort(port, c);
+  } catch {
+    return undefined;
+  }
 }
 
 /** The pod with the sidecar added. Throws InvalidInterceptionAnnotation for bad capture annotations. */

@@ -4,6 +4,7 @@
  */
 import type { Condition, ContainerStatus, Pod, PodStatus } from '../../api/types.js';
 import { rfc3339 } from '../../core/clock.js';
+import { sidecarNames } from './sidecars.js';
 
 export interface ObservedPod {
   podIP?: string;
@@ -68,7 +69,7 @@ export function computePodStatus(pod: Pod, observed: ObservedPod, now: number): 
   const previous = pod.status?.conditions;
   const phase = podPhase(pod, observed);
   // sidecars (restartable init containers) count toward readiness like app containers
-  const sidecars = new Set((pod.spec.initContainers ?? []).filter((c) => c.restartPolicy === 'Always').map((c) => c.name));
+  const sidecars = sidecarNames(pod);
   const notReady = [...(observed.initContainers ?? []).filter((c) => sidecars.has(c.name)), ...observed.containers].filter((c) => !c.ready).map((c) => c.name);
   const terminal = phase === 'Succeeded' || phase === 'Failed';
   const readyReason = terminal ? 'PodCompleted' : notReady.length ? 'ContainersNotReady' : undefined;

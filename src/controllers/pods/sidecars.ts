@@ -11,7 +11,12 @@ export function isSidecar(c: Container): boolean {
 
 /** The pod's sidecars in init order. */
 export function sidecarsOf(pod: Pod): Container[] {
-  return (pod.spec.initContainers ?? []).filter(isSidecar);
+  return (pod.spec?.initContainers ?? []).filter(isSidecar); // spec may be absent in a pod read from the API
+}
+
+/** The names of the pod's sidecars. */
+export function sidecarNames(pod: Pod): Set<string> {
+  return new Set(sidecarsOf(pod).map((c) => c.name));
 }
 
 /** Containers that run beside the app (and so have probes): the app containers and the sidecars. */

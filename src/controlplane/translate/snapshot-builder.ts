@@ -17,6 +17,7 @@
  * `http.<port>`, virtual hosts from the VirtualServices bound to the Gateway.
  */
 import type { Cluster, Listener, RouteConfig, Snapshot, VirtualHost } from '../../meshconfig/types.js';
+import { workloadName } from '../../api/workload-name.js';
 import { exportedTo, hostMatches, labelsMatch, type MeshIndex, type MeshService } from './mesh-index.js';
 import type { Destination, Gateway, Pod, Service, Sidecar } from './mesh-types.js';
 import { clusterProtocol, isHttpLike, portProtocol } from './protocol.js';
@@ -344,11 +345,4 @@ export function domainsFor(svc: MeshService, port: number, clientNs: string): st
     out.push(`${n}:${port}`);
   }
   return out;
-}
-
-function workloadName(pod: Pod): string {
-  const owner = pod.metadata.ownerReferences?.find((o) => o.controller) ?? pod.metadata.ownerReferences?.[0];
-  if (!owner) return pod.metadata.name;
-  if (owner.kind === 'ReplicaSet') return owner.name.replace(/-[a-z0-9]{5,10}$/, '');
-  return owner.name;
 }
