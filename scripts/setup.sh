@@ -9,6 +9,16 @@ if [ "$(id -u)" -ne 0 ]; then
   exit 1
 fi
 
+# Before anything is installed: the test runner's --test-concurrency needs Node.js 20.10 or newer.
+if ! command -v node >/dev/null 2>&1; then
+  echo "meshbox setup: Node.js 20.10 or newer is required; install it (apt-get install nodejs npm, or from nodejs.org) and run this again" >&2
+  exit 1
+fi
+if ! node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 20 || (a === 20 && b >= 10) ? 0 : 1)'; then
+  echo "meshbox setup: Node.js $(node --version) is too old; meshbox needs 20.10 or newer (the test runner's --test-concurrency); upgrade Node.js and run this again" >&2
+  exit 1
+fi
+
 need=()
 have_cni() { [ -x /usr/lib/cni/bridge ] || [ -x /opt/cni/bin/bridge ]; }
 have_cni || need+=(containernetworking-plugins)
@@ -31,16 +41,6 @@ if [ ${#need[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
-fi
-
-if ! command -v node >/dev/null 2>&1; then
-  echo "meshbox setup: Node.js 20 or newer is required (apt-get install nodejs npm)" >&2
-  exit 1
-fi
-major=$(node -p 'process.versions.node.split(".")[0]')
-if [ "$major" -lt 20 ]; then
-  echo "meshbox setup: Node.js $(node --version) is too old; meshbox needs 20 or newer" >&2
-  exit 1
 fi
 
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
