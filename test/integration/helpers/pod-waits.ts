@@ -2,6 +2,8 @@
  * Waits and reads on a pod's first container that the daemon-backed tests (pods, probes) share,
  * on top of MeshboxHarness.eventually.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { ContainerStatus, Pod } from '../../../src/api/types.js';
 import type { CliResult, MeshboxHarness } from './meshbox-harness.js';
 
@@ -43,4 +45,12 @@ export function waitForPhase(h: MeshboxHarness, name: string, phase: NonNullable
     const p = await h.pod(name);
     return p?.status?.phase === phase ? p : undefined;
   }, timeoutMs);
+}
+
+/**
+ * The host pid of a pod container's init process, from the runtime's pid file (container id
+ * `<podUid>-<container>-<attempt>`, attempt = the restartCount of that run).
+ */
+export function containerPid(h: MeshboxHarness, podUid: string, container: string, attempt: number): number {
+  return Number(readFileSync(join(h.stateDir, 'containers', `${podUid}-${container}-${attempt}`, 'pid'), 'utf8'));
 }
