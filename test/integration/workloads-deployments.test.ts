@@ -1,13 +1,15 @@
 // Deployments, ReplicaSets and Jobs on real pods (runc + CNI) through a real daemon (`meshbox up`):
-// scale-up and healing, a rolling update within its maxSurge/maxUnavailable bounds, rollout undo,
+// scale-up and healing (a deleted pod, a killed process), a rolling update within its
+// maxSurge/maxUnavailable bounds, `meshbox rollout undo` with and without --to-revision,
 // a daemon SIGKILLed mid-rollout that finishes it after restart, a Job to completion, and cascading
 // deletion that leaves no pod behind. Needs the workload controllers wired into the daemon.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Pod } from '../../src/api/types.js';
-import { rolloutHistory, rolloutStatus, rolloutUndoPatch } from '../../src/controllers/deployment/rollout.js';
-import type { Deployment, Job, ReplicaSet } from '../../src/controllers/workloads-shared/types.js';
+import { rolloutStatus } from '../../src/controllers/deployment/rollout.js';
+import type { Deployment, Job, PodTemplateSpec, ReplicaSet } from '../../src/controllers/workloads-shared/types.js';
 import { meshboxForThisFile, sleep } from './helpers/meshbox-harness.js';
+import { containerPid, isRunning } from './helpers/pod-waits.js';
 
 const h = meshboxForThisFile();
 const NS = 'default';
@@ -49,6 +51,36 @@ const isActive = (p: Pod) => !p.metadata.deletionTimestamp && p.status?.phase !=
 const isReady = (p: Pod) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
 const versionOf = (p: Pod) => p.spec.containers[0]?.env?.[0]?.value;
 
+const uids = (pods: Pod[]) => pods.filter(isActive).map((p) => p.metadata.uid).sort();
+const revisionOf = (o: Deployment | ReplicaSet) => o.metadata.annotations?.['deployment.kubernetes.io/revision'];
+function stripHash(t: PodTemplateSpec): PodTemplateSpec {
+  const copy = structuredClone(t);
+  delete copy.metadata?.labels?.['pod-template-hash'];
+  return copy;
+}
+
+/** Waits until every pod of `app` runs `version` and is Ready (3 of them); returns them. */
+function onlyVersion(app: string, version: string): Promise<Pod[]> {
+  return h.eventually(`only ${version} pods of ${app}`, async () => {
+    const pods = await podsOf(app);
+    return pods.length === 3 && pods.every((p) => versionOf(p) === version && isReady(p)) ? pods : undefined;
+  });
+}
+
+/** The revisions `meshbox rollout history` lists. */
+async function revisions(name: string): Promise<number[]> {
+  const out = await cliOk(['rollout', 'history', `deployment/${name}`], /REVISION/);
+  return [...out.matchAll(/^(\d+)\s/gm)].map((m) => Number(m[1]));
+}
+
+/** Runs the CLI, which must succeed and print something matching `expect`; returns stdout. */
+async function cliOk(args: string[], expect: RegExp): Promise<string> {
+  const r = await h.cli(args);
+  assert.equal(r.code, 0, `meshbox ${args.join(' ')}: ${r.stderr}`);
+  assert.match(r.stdout, expect);
+  return r.stdout;
+}
+
 async function rolledOut(name: string, timeoutMs = 90_000): Promise<Deployment> {
   return h.eventually(`deployment ${name} rolled out`, async () => {
     const d = await h.client.get<Deployment>(DEPLOY(name));
@@ -61,7 +93,7 @@ async function setVersion(name: string, version: string): Promise<void> {
 }
 
 describe('workloads on real pods', () => {
-  test('a 3-replica Deployment comes up, heals a deleted pod, rolls out within its bounds, and undoes', async () => {
+  test('a 3-replica Deployment comes up, heals a deleted pod and a killed process, rolls out within its bounds, and undoes', async () => {
     await h.apply(deploymentYaml('web', 3, 'v1'));
     await rolledOut('web');
     const first = (await podsOf('web')).filter(isActive);
@@ -74,6 +106,24 @@ describe('workloads on real pods', () => {
       const pods = (await podsOf('web')).filter(isActive);
       return pods.length === 3 && pods.every(isReady) && !pods.some((p) => p.metadata.uid === first[0]!.metadata.uid);
     });
+
+    // heal a killed process: the kubelet restarts the container in place; no pod is replaced
+    const before = (await podsOf('web')).filter(isActive);
+    const victim = before[0]!;
+    const attempt = victim.status!.containerStatuses![0]!.restartCount;
+    const killedPid = containerPid(h, victim.metadata.uid!, 'main', attempt);
+    process.kill(killedPid, 'SIGKILL');
+    await h.eventually('killed container restarted and the Deployment ready again', async () => {
+      const pods = (await podsOf('web')).filter(isActive);
+      const status = pods.find((p) => p.metadata.uid === victim.metadata.uid)?.status?.containerStatuses?.[0];
+      const d = await h.client.get<Deployment>(DEPLOY('web'));
+      return status !== undefined && status.restartCount > attempt && isRunning(status) && d.status?.readyReplicas === 3;
+    });
+    assert.deepEqual(uids(await podsOf('web')), uids(before), 'the same 3 pods: healed by a restart, not a replacement');
+    const restartedPid = containerPid(h, victim.metadata.uid!, 'main', attempt + 1);
+    assert.notEqual(restartedPid, killedPid);
+    process.kill(restartedPid, 0); // the new process runs
+    assert.throws(() => process.kill(killedPid, 0), 'the killed process is gone');
 
     // rolling update: sample the pods while it runs
     let maxActive = 0;
@@ -93,39 +143,63 @@ describe('workloads on real pods', () => {
     await sampler;
     assert.ok(maxActive <= 4, `at most replicas + maxSurge pods (saw ${maxActive})`);
     assert.ok(minReady >= 2, `at least replicas - maxUnavailable ready (saw ${minReady})`);
-    await h.eventually('only v2 pods', async () => {
-      const pods = await podsOf('web');
-      return pods.length === 3 && pods.every((p) => versionOf(p) === 'v2');
-    });
+    await onlyVersion('web', 'v2');
+    assert.deepEqual(await revisions('web'), [1, 2]);
 
-    // rollout undo goes back to v1 as revision 3
-    const d = await h.client.get<Deployment>(DEPLOY('web'));
-    const rss = await h.list<ReplicaSet>(`/apis/apps/v1/namespaces/${NS}/replicasets`);
-    assert.deepEqual(rolloutHistory(d, rss).map((r) => r.revision), [1, 2]);
-    const undo = rolloutUndoPatch(d, rss);
-    assert.equal(undo.revision, 1);
-    await h.client.request('PATCH', DEPLOY('web'), undo.patch, MERGE);
+    // `meshbox rollout undo` goes back to v1 as revision 3
+    await cliOk(['rollout', 'undo', 'deployment/web'], /^deployment\.apps\/web rolled back$/m);
+    assert.equal(revisionOf(await rolledOut('web')), '3');
+    await onlyVersion('web', 'v1');
+    assert.deepEqual(await revisions('web'), [2, 3], 'revision 1 became revision 3');
+
+    // `--to-revision` picks a revision other than the previous one (plain undo would pick 3, v1)
+    await setVersion('web', 'v3');
+    assert.equal(revisionOf(await rolledOut('web')), '4');
+    await onlyVersion('web', 'v3');
+    const recorded = await cliOk(['rollout', 'history', 'deployment/web', '--revision', '2'], /with revision #2/);
+    const revision2 = JSON.parse(recorded.slice(recorded.indexOf('{'))) as PodTemplateSpec;
+    assert.equal(revision2.spec?.containers[0]?.env?.[0]?.value, 'v2');
+    await cliOk(['rollout', 'undo', 'deployment/web', '--to-revision', '2'], /rolled back/);
     const back = await rolledOut('web');
-    assert.equal(back.metadata.annotations?.['deployment.kubernetes.io/revision'], '3');
-    await h.eventually('only v1 pods again', async () => {
-      const pods = await podsOf('web');
-      return pods.length === 3 && pods.every((p) => versionOf(p) === 'v1' && isReady(p));
-    });
+    assert.equal(revisionOf(back), '5');
+    assert.deepEqual(await revisions('web'), [3, 4, 5]);
+    const pods = await onlyVersion('web', 'v2');
+    for (const p of pods) assert.deepEqual(p.spec.containers[0]!.env, revision2.spec!.containers[0]!.env);
+    assert.deepEqual(stripHash(back.spec.template), stripHash(revision2), "the Deployment's template is revision 2's again");
   });
 
   test('a daemon killed in the middle of a rollout finishes it after restart', async () => {
     // minReadySeconds slows the rollout down so the kill lands in the middle of it
-    await h.apply(deploymentYaml('slow', 3, 'v1', '  minReadySeconds: 2'));
+    await h.apply(deploymentYaml('slow', 3, 'v1', '  minReadySeconds: 3'));
     await rolledOut('slow');
     await setVersion('slow', 'v2');
-    await h.eventually('rollout under way', async () => (await podsOf('slow')).some((p) => versionOf(p) === 'v2'));
+    const midway = await h.eventually('rollout under way', async () => {
+      const pods = (await podsOf('slow')).filter(isActive);
+      return pods.some((p) => versionOf(p) === 'v2') ? pods : undefined;
+    });
+    const d = await h.client.get<Deployment>(DEPLOY('slow'));
+    assert.ok((d.status?.updatedReplicas ?? 0) < 3 || (d.status?.availableReplicas ?? 0) < 3, `rollout unfinished before the kill: ${JSON.stringify(d.status)}`);
+    assert.ok(midway.some((p) => versionOf(p) === 'v1' && isReady(p)), 'an old pod still serves before the kill');
     await h.killDaemon();
     await h.start();
-    await rolledOut('slow', 120_000);
-    await h.eventually('only v2 pods', async () => {
-      const pods = await podsOf('slow');
-      return pods.length === 3 && pods.every((p) => versionOf(p) === 'v2' && isReady(p));
-    });
+    const done = await rolledOut('slow', 120_000);
+    await onlyVersion('slow', 'v2');
+
+    assert.equal(revisionOf(done), '2');
+    const available = done.status?.conditions?.find((c) => c.type === 'Available');
+    const progressing = done.status?.conditions?.find((c) => c.type === 'Progressing');
+    assert.equal(available?.status, 'True');
+    assert.equal(progressing?.status, 'True');
+    assert.equal(progressing?.reason, 'NewReplicaSetAvailable');
+    const rss = (await h.list<ReplicaSet>(`/apis/apps/v1/namespaces/${NS}/replicasets`)).filter((rs) => rs.metadata.ownerReferences?.some((o) => o.uid === done.metadata.uid));
+    assert.equal(rss.length, 2, 'one old and one new ReplicaSet, no duplicate from the restart');
+    const [oldRs, newRs] = [...rss].sort((x, y) => Number(revisionOf(x)) - Number(revisionOf(y)));
+    assert.equal(revisionOf(oldRs!), '1');
+    assert.equal(oldRs!.spec.replicas, 0, 'the old ReplicaSet is scaled to 0');
+    assert.equal(oldRs!.status?.replicas ?? 0, 0);
+    assert.equal(revisionOf(newRs!), '2');
+    assert.equal(newRs!.spec.replicas, 3);
+    assert.equal(newRs!.status?.readyReplicas, 3, 'the new ReplicaSet has 3 ready');
   });
 
   test('a Job runs its pods to completion', async () => {
