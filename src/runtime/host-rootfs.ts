@@ -4,6 +4,7 @@
  *   ensureHostRootfs(path): Promise<void>   idempotent; call at daemon start (before any container)
  *   releaseHostRootfs(path): Promise<void>  lazy unmount; running containers keep their own copy
  *   isMountPoint(path): boolean
+ *   copiesOfOtherBinds(abs, mounts): string[] other daemons' rootfs copied into ours (to detach)
  *
  * Why a bind and not root.path "/": runc cannot pivot_root into "/" (EBUSY), and mounting the
  * container's /tmp, /run or /sys over the host's own would hide bind sources that live there.
@@ -18,7 +19,7 @@ import { run } from '../core/exec.js';
 import { describeError } from '../core/errors.js';
 import { HostRootfsFailed } from './errors.js';
 
-interface MountEntry {
+export interface MountEntry {
   id: string;
   parent: string;
   devMajorMinor: string;
@@ -51,20 +52,31 @@ export async function ensureHostRootfs(path: string): Promise<void> {
   if (isMountPoint(abs)) return;
   try {
     mkdirSync(abs, { recursive: true });
-    const before = readMounts();
-    const rootMount = before.find((m) => m.mountPoint === '/');
-    // other binds of "/" (same device, same root) that are not "/" itself: other daemons' rootfs
-    const otherBinds = before
-      .filter((m) => rootMount && m.mountPoint !== '/' && m.devMajorMinor === rootMount.devMajorMinor && m.root === '/')
-      .map((m) => m.mountPoint);
     await run('mount', ['--rbind', '/', abs], { timeoutMs: 10_000, notFoundHint: 'install the Debian package mount' });
     await run('mount', ['--make-rslave', abs], { timeoutMs: 10_000 });
-    for (const other of otherBinds) {
-      await run('umount', ['-l', `${abs}${other}`], { timeoutMs: 10_000, allowFailure: true });
+    // Found after the bind, in our copy, not before it: a daemon that binds "/" between our look
+    // and our bind would otherwise stay copied in our tree, and its rmdir of its rootfs folder at
+    // `meshbox down` fails with EBUSY for as long as we run.
+    for (const copy of copiesOfOtherBinds(abs, readMounts())) {
+      await run('umount', ['-l', copy], { timeoutMs: 10_000, allowFailure: true });
     }
   } catch (err) {
     throw HostRootfsFailed(abs, describeError(err), { cause: err });
   }
+}
+
+/**
+ * Mount points inside our bind at `abs` that are copies of other binds of "/" (same device and root
+ * as "/": other daemons' rootfs), outermost only: detaching one detaches what is below it.
+ */
+export function copiesOfOtherBinds(abs: string, mounts: readonly MountEntry[]): string[] {
+  const rootMount = mounts.find((m) => m.mountPoint === '/');
+  if (!rootMount) return [];
+  const inside = mounts
+    .filter((m) => m.mountPoint.startsWith(`${abs}/`) && m.devMajorMinor === rootMount.devMajorMinor && m.root === '/')
+    .map((m) => m.mountPoint)
+    .sort();
+  return inside.filter((p, i) => !inside.slice(0, i).some((outer) => p.startsWith(`${outer}/`)));
 }
 
 export async function releaseHostRootfs(path: string): Promise<void> {
