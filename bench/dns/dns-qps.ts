@@ -4,7 +4,7 @@
  * driven by the same load generator: N queries over UDP with a window of W in flight, a bounded total
  * time, several runs alternating between the two; the median run counts.
  *
- *   npx tsc -p . --outDir .build/dns && node .build/dns/bench/dns/dns-qps.js [--queries 20000]
+ *   bash scripts/setup.sh --bench && npm run build && node dist/bench/dns/dns-qps.js [--queries 20000]
  *        [--concurrency 32] [--runs 5] [--names 200] [--max-seconds 20]
  *
  * Prints one JSON line and a markdown table. The load generator shares the machine's cores with the

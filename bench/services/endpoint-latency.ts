@@ -2,7 +2,7 @@
  * How long an Endpoints change takes to reach the kernel's service rules, against the baseline of
  * one raw iptables-restore of the same rule set (the floor any iptables-based proxy pays), same run.
  *
- *   npx tsc -p . --outDir .build/services && node .build/services/bench/services/endpoint-latency.js
+ *   npm run build && node dist/bench/services/endpoint-latency.js
  *        [--iterations 30] [--services 50] [--endpoints 3] [--coalesce-ms 20]
  *
  * Needs root. Installs real rules under a private prefix for a bridge name that does not exist
