@@ -2,18 +2,38 @@
 // started through `meshbox up` (its own bridge, CIDRs and state folder).
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { run } from '../../src/core/exec.js';
+import { cgroupMounts, podCgroupPath } from '../../src/runtime/cgroups.js';
+import type { CacheEntry } from '../../src/cni/result-cache.js';
 import { meshboxForThisFile, sleep } from './helpers/meshbox-harness.js';
-import { deletePodNow, isRunning, waitForContainer } from './helpers/pod-waits.js';
+import { containerPid, deletePodNow, isRunning, waitForContainer } from './helpers/pod-waits.js';
 
 const h = meshboxForThisFile();
 const hostPort = 20_000 + Math.floor(Math.random() * 10_000);
 
-/** The host pid of a pod container's init process (from the runtime's pid file). */
-function containerPid(podUid: string, container: string, attempt: number): number {
-  return Number(readFileSync(join(h.stateDir, 'containers', `${podUid}-${container}-${attempt}`, 'pid'), 'utf8'));
+/** The host-side veth of a pod's attachment, as the CNI result cache recorded it (the interface with no sandbox that is not the bridge). */
+function hostVethOf(podUid: string): string {
+  const dir = join(h.stateDir, 'cni', 'cache', 'results');
+  for (const f of readdirSync(dir)) {
+    const entry = JSON.parse(readFileSync(join(dir, f), 'utf8')) as CacheEntry;
+    if (!entry.containerId.includes(podUid) || entry.networkName !== `meshbox-${h.bridge}`) continue;
+    const veth = entry.result?.interfaces?.find((i) => !i.sandbox && i.name !== h.bridge)?.name;
+    if (veth) return veth;
+  }
+  throw new Error(`no CNI result with a host veth for pod ${podUid} in ${dir}`);
+}
+
+/** Names of the links whose master is this daemon's bridge. */
+async function bridgePorts(): Promise<string[]> {
+  const links = JSON.parse((await run('ip', ['-j', 'link', 'show', 'master', h.bridge])).stdout || '[]') as { ifname: string }[];
+  return links.map((l) => l.ifname);
+}
+
+/** The pod's cgroup folder in every mounted hierarchy that has one. */
+function podCgroupDirs(podUid: string): string[] {
+  return cgroupMounts().map((m) => join(m.mountPoint, podCgroupPath(podUid))).filter((d) => existsSync(d));
 }
 
 describe('pods on the bridge', () => {
@@ -95,7 +115,7 @@ spec:
 `);
     const pod = await h.waitReady('crashy');
     const uid = pod.metadata.uid!;
-    process.kill(containerPid(uid, 'main', 0), 'SIGKILL');
+    process.kill(containerPid(h, uid, 'main', 0), 'SIGKILL');
     const { status: restarted } = await waitForContainer(h, 'crashy', 'first restart', (s) => s.restartCount === 1 && isRunning(s));
     assert.ok('terminated' in restarted.lastState);
     if ('terminated' in restarted.lastState) {
@@ -106,7 +126,7 @@ spec:
     assert.equal(previous.stdout, 'run started\n');
 
     const killedAt = Date.now();
-    process.kill(containerPid(uid, 'main', 1), 'SIGKILL');
+    process.kill(containerPid(h, uid, 'main', 1), 'SIGKILL');
     const { status: waiting } = await waitForContainer(h, 'crashy', 'CrashLoopBackOff', (s) => 'waiting' in s.state && s.state.waiting.reason === 'CrashLoopBackOff');
     assert.match(('waiting' in waiting.state && waiting.state.waiting.message) || '', /back-off 10s restarting failed container=main/);
     const table = await h.cli(['get', 'pod', 'crashy']);
@@ -157,11 +177,16 @@ spec:
     const pod = await h.waitReady('doomed');
     const uid = pod.metadata.uid!;
     const ip = pod.status!.podIP!;
-    const pid = containerPid(uid, 'main', 0);
+    const pid = containerPid(h, uid, 'main', 0);
     const ipamFile = join(h.stateDir, 'cni', 'ipam', `meshbox-${h.bridge}`, ip);
     assert.ok(existsSync(ipamFile), 'host-local holds the pod IP while it runs');
     assert.match((await run('ip', ['netns', 'list'])).stdout, new RegExp(`mbx-${uid}`));
-    const vethsBefore = (await run('ip', ['-o', 'link', 'show', 'master', h.bridge])).stdout.split('\n').filter(Boolean).length;
+    const veth = hostVethOf(uid);
+    assert.ok((await bridgePorts()).includes(veth), `the pod's host-side veth ${veth} (from the CNI result cache) is a port of ${h.bridge}`);
+    const cgroups = podCgroupDirs(uid);
+    assert.ok(cgroups.length > 0, `the pod has a cgroup under /meshbox/${uid} in some hierarchy`);
+    const ownCgroups = readFileSync(`/proc/${pid}/cgroup`, 'utf8');
+    assert.match(ownCgroups, new RegExp(`:/meshbox/${uid}/`), `the container process lives in the pod's cgroup:\n${ownCgroups}`);
 
     const started = Date.now();
     const del = await h.cli(['delete', 'pod', 'doomed']);
@@ -170,12 +195,11 @@ spec:
     // the container handles SIGTERM: it ends long before the 20 s grace period
     assert.ok(Date.now() - started < 10_000, `graceful stop sent SIGTERM first (took ${Date.now() - started} ms)`);
     assert.doesNotMatch((await run('ip', ['netns', 'list'])).stdout, new RegExp(`mbx-${uid}`), 'netns removed');
-    const vethsAfter = (await run('ip', ['-o', 'link', 'show', 'master', h.bridge])).stdout.split('\n').filter(Boolean).length;
-    assert.equal(vethsAfter, vethsBefore - 1, 'veth removed');
+    assert.ok(!(await bridgePorts()).includes(veth), `veth ${veth} is no longer on ${h.bridge}`);
+    assert.notEqual((await run('ip', ['link', 'show', 'dev', veth], { allowFailure: true })).code, 0, `veth ${veth} no longer exists`);
     assert.ok(!existsSync(ipamFile), 'IP allocation released');
     assert.throws(() => process.kill(pid, 0), 'container process gone');
-    const cgroups = (await run('find', ['/sys/fs/cgroup', '-maxdepth', '3', '-name', uid], { allowFailure: true })).stdout;
-    assert.equal(cgroups.trim(), '', 'pod cgroups removed');
+    assert.deepEqual(cgroups.filter((d) => existsSync(d)), [], 'pod cgroups removed from every hierarchy');
   });
 
   test('a daemon killed with SIGKILL and started again keeps the pods running with the same IPs', async () => {
@@ -189,7 +213,7 @@ spec:
 `);
     const before = await h.waitReady('survivor');
     const uid = before.metadata.uid!;
-    const pid = containerPid(uid, 'main', 0);
+    const pid = containerPid(h, uid, 'main', 0);
     await h.killDaemon();
     await sleep(300);
     process.kill(pid, 0); // still running without the daemon
@@ -200,7 +224,7 @@ spec:
     assert.equal(again.status!.podIP, before.status!.podIP, 'same IP');
     assert.equal(again.metadata.uid, uid);
     assert.equal(again.status!.containerStatuses![0]!.restartCount, 0, 'adopted, not restarted');
-    assert.equal(containerPid(uid, 'main', 0), pid, 'same process');
+    assert.equal(containerPid(h, uid, 'main', 0), pid, 'same process');
     process.kill(pid, 0);
     assert.equal(after.status!.phase, 'Running');
     const client = await h.pod('client');
