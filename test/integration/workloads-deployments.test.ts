@@ -109,16 +109,24 @@ describe('workloads on real pods', () => {
 
     // heal a killed process: the kubelet restarts the container in place; no pod is replaced
     const before = (await podsOf('web')).filter(isActive);
-    const victim = before[0]!;
+    // one of the first pods, so its Ready transition is not the replacement's
+    const victim = before.find((p) => first.some((f) => f.metadata.uid === p.metadata.uid))!;
+    const readyBefore = victim.status?.conditions?.find((c) => c.type === 'Ready')?.lastTransitionTime;
     const attempt = victim.status!.containerStatuses![0]!.restartCount;
     const killedPid = containerPid(h, victim.metadata.uid!, 'main', attempt);
+    // conditions carry whole seconds: let one pass, so a Ready transition after the kill shows
+    await sleep(1000);
+    const killedAt = Math.floor(Date.now() / 1000) * 1000;
+    assert.ok(Date.parse(readyBefore ?? '') < killedAt, `Ready since ${readyBefore}, before the kill`);
     process.kill(killedPid, 'SIGKILL');
-    await h.eventually('killed container restarted and the Deployment ready again', async () => {
-      const pods = (await podsOf('web')).filter(isActive);
-      const status = pods.find((p) => p.metadata.uid === victim.metadata.uid)?.status?.containerStatuses?.[0];
+    const healed = await h.eventually('killed container restarted and the Deployment ready again', async () => {
+      const pod = (await podsOf('web')).find((p) => p.metadata.uid === victim.metadata.uid);
+      const status = pod?.status?.containerStatuses?.[0];
       const d = await h.client.get<Deployment>(DEPLOY('web'));
-      return status !== undefined && status.restartCount > attempt && isRunning(status) && d.status?.readyReplicas === 3;
+      return status !== undefined && status.restartCount > attempt && isRunning(status) && isReady(pod!) && d.status?.readyReplicas === 3 ? pod : undefined;
     });
+    const readySince = healed.status?.conditions?.find((c) => c.type === 'Ready')?.lastTransitionTime;
+    assert.ok(Date.parse(readySince ?? '') >= killedAt, `the pod was not Ready while its container was dead (Ready since ${readySince})`);
     assert.deepEqual(uids(await podsOf('web')), uids(before), 'the same 3 pods: healed by a restart, not a replacement');
     const restartedPid = containerPid(h, victim.metadata.uid!, 'main', attempt + 1);
     assert.notEqual(restartedPid, killedPid);

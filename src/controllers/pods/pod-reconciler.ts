@@ -248,6 +248,12 @@ export class PodReconciler {
           retryInMs: wait,
         };
       }
+      if (previous && 'running' in previous.state && previous.containerID === `runc://${observed.containerId}`) {
+        // the kubelet publishes an exit (not ready, terminated) before it restarts the container,
+        // so the endpoints and the ReplicaSet see the container was down; the restart is the next sync
+        // (1 ms: the controller treats requeueAfter 0 as done)
+        return { status: this.#status(c, restartCount, terminated, lastState, false, observed.containerId), retryInMs: 1 };
+      }
       this.#backoff.restarted(backoffKey, observed.finishedAt);
       attempt = observed.attempt + 1;
       restartCount = attempt;
