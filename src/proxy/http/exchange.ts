@@ -1,14 +1,13 @@
 /**
  * One downstream HTTP request through the proxy: route → fault → destination → circuit breaker →
  * balancer → upstream attempt(s) → response, with retries above the balancer so a retry can pick
- * another endpoint (linkerd's order). Works for HTTP/1.1 (node:http) and HTTP/2 (node:http2
- * compat) downstreams, and HTTP/1.1 (H1Pool, undici's legacy dispatch handler: no wrapper objects)
- * and HTTP/2 (node:http2 session) upstreams.
+ * another endpoint (linkerd's order). Works for HTTP/1.1 (H1Server, on Node's parser) and HTTP/2
+ * (node:http2 compat) downstreams, and HTTP/1.1 (H1Pool, undici's legacy dispatch handler: no
+ * wrapper objects) and HTTP/2 (node:http2 session) upstreams.
  *
  * Hot-path rules: one Exchange plus one Attempt object per request; timers and listeners are
  * static functions with the exchange as argument (no closures); headers are copied once.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse, ClientHttp2Stream, IncomingHttpHeaders } from 'node:http2';
 import type { EndpointState } from '../balance/index.js';
 import { decideFault, type LocalFailure } from '../resilience/index.js';
@@ -30,10 +29,17 @@ import type { RequestSeries } from '../telemetry/istio-metrics.js';
 import { newRequestId, propagateTrace } from '../telemetry/trace-context.js';
 import type { ClusterStack, Upstream } from '../upstream/cluster-stack.js';
 import type { H1Handler } from '../upstream/h1-pool.js';
+import { H1Request, type H1Response } from './h1-server.js';
 import { PEER_HEADER, type ListenerContext, type Target } from './listener-context.js';
 
-export type DownstreamRequest = IncomingMessage | Http2ServerRequest;
-export type DownstreamResponse = ServerResponse | Http2ServerResponse;
+export type DownstreamRequest = H1Request | Http2ServerRequest;
+export type DownstreamResponse = H1Response | Http2ServerResponse;
+
+/** The request body to forward: H1Request keeps it apart; an HTTP/2 request is itself the stream. */
+function bodyOf(req: DownstreamRequest): NodeJS.ReadableStream | null {
+  if (req instanceof H1Request) return req.body;
+  return req as unknown as NodeJS.ReadableStream;
+}
 type HeaderObject = Record<string, string | string[] | undefined>;
 
 const kExchange = Symbol('meshbox.exchange');
@@ -94,7 +100,7 @@ export class Exchange {
     }
     const rid = h['x-request-id'];
     this.requestId = typeof rid === 'string' && rid !== '' ? rid : newRequestId();
-    this.authority = (this.isH2Downstream ? (h[':authority'] as string | undefined) : undefined) ?? h.host ?? '';
+    this.authority = (this.isH2Downstream ? (h[':authority'] as string | undefined) : undefined) ?? (h.host as string | undefined) ?? '';
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     this.path = q < 0 ? url : url.slice(0, q);
@@ -225,7 +231,7 @@ export class Exchange {
     const perTry = (this.route as CompiledRoute<Target>).retry.perTryTimeoutMs;
     if (perTry !== undefined) attempt.timer = setTimeout(perTryTimeoutFired, perTry, attempt);
     if (up.pool !== undefined) {
-      up.pool.request(attempt, this.req.method as string, this.upstreamPath, this.upstreamHeaders as HeaderObject, this.hasBody ? (this.req as unknown as NodeJS.ReadableStream) : null);
+      up.pool.request(attempt, this.req.method as string, this.upstreamPath, this.upstreamHeaders as HeaderObject, this.hasBody ? bodyOf(this.req) : null);
     } else {
       startH2Attempt(this, attempt, up);
     }
@@ -335,9 +341,9 @@ export class Exchange {
       route.responseHeaders.apply(obj as Record<string, string | string[]>);
       h = obj;
     }
-    if (this.ctx.inflight.draining && !this.isH2Downstream) (this.res as ServerResponse).shouldKeepAlive = false;
+    if (this.ctx.inflight.draining && !this.isH2Downstream) (this.res as H1Response).shouldKeepAlive = false;
     try {
-      (this.res as ServerResponse).writeHead(status, h as never);
+      (this.res as H1Response).writeHead(status, h as never);
     } catch (err) {
       this.responseStarted = false;
       this.fail(UpstreamProtocolError(this.failure(), `response head rejected: ${(err as Error).message}`, { cause: err }));
@@ -521,7 +527,7 @@ export class Attempt implements H1Handler {
     if (this.finished) return false;
     const ex = this.ex;
     ex.responseBytes += chunk.length;
-    const ok = (ex.res as ServerResponse).write(chunk);
+    const ok = (ex.res as H1Response).write(chunk);
     if (!ok) {
       // Backpressure: the pool pauses reading from the upstream socket until resume().
       ex.res.once('drain', onDownstreamDrain);
@@ -663,7 +669,8 @@ function startH2Attempt(ex: Exchange, a: Attempt, up: Upstream): void {
     return;
   }
   a.h2stream = stream;
-  if (ex.hasBody) (ex.req as NodeJS.ReadableStream).pipe(stream);
+  const body = ex.hasBody ? bodyOf(ex.req) : null;
+  if (body !== null) body.pipe(stream);
   let trailers: IncomingHttpHeaders | undefined;
   stream.on('response', (headers) => {
     if (a.finished) return;
@@ -692,7 +699,7 @@ function startH2Attempt(ex: Exchange, a: Attempt, up: Upstream): void {
   stream.on('data', (chunk: Buffer) => {
     if (a.finished) return;
     ex.responseBytes += chunk.length;
-    if (!(ex.res as ServerResponse).write(chunk)) {
+    if (!(ex.res as H1Response).write(chunk)) {
       stream.pause();
       ex.res.once('drain', onDownstreamDrain);
     }

@@ -4,7 +4,7 @@
  * ways; the upstream's 101 (or refusal) flows back untouched.
  */
 import net from 'node:net';
-import type { IncomingMessage } from 'node:http';
+import type { H1Request } from './h1-server.js';
 import type { Duplex } from 'node:stream';
 import { NoHealthyUpstream, NoRoute, UpstreamConnectFailure, type FailureContext } from '../errors.js';
 import { classify } from '../rescue.js';
@@ -14,7 +14,7 @@ import { newRequestId, propagateTrace } from '../telemetry/trace-context.js';
 
 const SKIP = new Set(['host', 'x-request-id']);
 
-export function tunnelUpgrade(ctx: ListenerContext, req: IncomingMessage, socket: Duplex, head: Buffer): void {
+export function tunnelUpgrade(ctx: ListenerContext, req: H1Request, socket: Duplex, head: Buffer): void {
   const start = performance.now();
   const authority = req.headers.host ?? '';
   const url = req.url ?? '/';

@@ -5,12 +5,12 @@
  * across config swaps; only `slot.current` / `tcp` change.
  */
 import net from 'node:net';
-import http from 'node:http';
 import type http2 from 'node:http2';
 import { createRequire } from 'node:module';
 import type { ListenerProtocol, ProxyLimits } from '../../meshconfig/types.js';
 import { parseDuration } from '../../meshconfig/duration.js';
 import { Exchange } from '../http/exchange.js';
+import { H1Server } from '../http/h1-server.js';
 import type { ListenerSlot } from '../http/listener-context.js';
 import { tunnelUpgrade } from '../http/upgrade-tunnel.js';
 import { forwardTcp, type TcpTarget } from './tcp-forward.js';
@@ -30,7 +30,7 @@ export class ListenerRuntime {
   /** swapped with `slot.current`: the listener's originalDst config for this snapshot */
   originalDst: OriginalDstRouting | undefined;
   readonly #server: net.Server;
-  readonly #http1: http.Server;
+  readonly #http1: H1Server;
   #h2: http2.Http2Server | undefined = undefined;
   readonly #sockets = new Set<net.Socket>();
   readonly #proxyName: string;
@@ -60,32 +60,27 @@ export class ListenerRuntime {
     this.#detectMs = parseDuration(opts.limits.detectTimeout) ?? 200;
     const l = opts.limits;
     const slot = this.slot;
-    this.#http1 = http.createServer(
+    this.#http1 = new H1Server(
       {
-        maxHeaderSize: l.maxHeaderBytes,
-        headersTimeout: parseDuration(l.headersTimeout) ?? 10_000,
-        requestTimeout: parseDuration(l.requestTimeout) ?? 0,
-        keepAliveTimeout: parseDuration(l.idleTimeout) ?? 60_000,
-        connectionsCheckingInterval: 250,
-        // Checked below instead, so the 400 carries x-meshbox-error like every other rejection.
-        requireHostHeader: false,
-        joinDuplicateHeaders: true,
-      } as http.ServerOptions,
-      (req, res) => {
-        if (req.headers.host === undefined && req.httpVersionMinor === 1) {
-          rejectRaw(req.socket, 400, 'Bad Request', this.#proxyName, 'HTTP/1.1 request without a Host header');
-          return;
-        }
-        if (req.rawHeaders.length / 2 > l.maxHeaderCount) {
-          rejectRaw(req.socket, 431, 'Request Header Fields Too Large', this.#proxyName, `more than ${l.maxHeaderCount} header lines`);
-          return;
-        }
-        new Exchange(slot.current, req, res).run();
+        maxHeaderBytes: l.maxHeaderBytes,
+        maxHeaderCount: l.maxHeaderCount,
+        headersTimeoutMs: parseDuration(l.headersTimeout) ?? 10_000,
+        requestTimeoutMs: parseDuration(l.requestTimeout) ?? 0,
+        idleTimeoutMs: parseDuration(l.idleTimeout) ?? 60_000,
+      },
+      {
+        request: (req, res) => {
+          // Checked here rather than by the parser, so the 400 carries x-meshbox-error like every other rejection.
+          if (req.headers.host === undefined && req.httpVersionMinor === 1) {
+            rejectRaw(req.socket, 400, 'Bad Request', this.#proxyName, 'HTTP/1.1 request without a Host header');
+            return;
+          }
+          new Exchange(slot.current, req, res).run();
+        },
+        upgrade: (req, socket, head) => tunnelUpgrade(slot.current, req, socket, head),
+        clientError: (err, socket) => onClientError(err, socket, this.#proxyName),
       },
     );
-    this.#http1.maxHeadersCount = l.maxHeaderCount + 1;
-    this.#http1.on('clientError', (err: NodeJS.ErrnoException, socket: net.Socket) => onClientError(err, socket, this.#proxyName));
-    this.#http1.on('upgrade', (req, socket, head) => tunnelUpgrade(slot.current, req, socket, head));
     this.#server = net.createServer({ noDelay: true, pauseOnConnect: false }, (socket) => this.#onConnection(socket));
   }
 
@@ -123,7 +118,7 @@ export class ListenerRuntime {
     }
     switch (this.protocol) {
       case 'http':
-        this.#http1.emit('connection', socket);
+        this.#http1.handle(socket);
         return;
       case 'http2':
       case 'grpc':
@@ -152,7 +147,7 @@ export class ListenerRuntime {
     const timer = setTimeout(() => {
       socket.removeListener('data', onData);
       if (this.tcp || this.originalDst) this.#toTcp(socket);
-      else this.#http1.emit('connection', socket);
+      else this.#http1.handle(socket);
     }, this.#detectMs);
     const onData = (chunk: Buffer): void => {
       clearTimeout(timer);
@@ -164,7 +159,7 @@ export class ListenerRuntime {
         this.#http2().emit('connection', socket);
         return;
       }
-      if (HTTP1_START.test(head) || (!this.tcp && !this.originalDst)) this.#http1.emit('connection', socket);
+      if (HTTP1_START.test(head) || (!this.tcp && !this.originalDst)) this.#http1.handle(socket);
       else this.#toTcp(socket);
       socket.resume();
     };
@@ -177,9 +172,6 @@ export class ListenerRuntime {
       this.#server.once('error', onError);
       this.#server.listen({ host: this.address, port: this.port, backlog: 1024 }, () => {
         this.#server.removeListener('error', onError);
-        // The http server never listens itself; 'listening' starts its connection tracking,
-        // which enforces headersTimeout/requestTimeout (slowloris) and closeIdleConnections.
-        this.#http1.emit('listening');
         resolve();
       });
     });
@@ -193,6 +185,7 @@ export class ListenerRuntime {
   /** Stops accepting; open connections continue (drain). Idle keep-alive sockets are closed. */
   stopAccepting(): Promise<void> {
     const closed = new Promise<void>((r) => this.#server.close(() => r()));
+    this.#http1.draining = true;
     this.#http1.closeIdleConnections();
     return Promise.race([closed, Promise.resolve()]);
   }
@@ -203,7 +196,7 @@ export class ListenerRuntime {
 
   destroyAll(): void {
     this.#server.close();
-    this.#http1.close(() => {});
+    this.#http1.close();
     for (const s of this.#sockets) s.destroy();
     this.#sockets.clear();
   }
