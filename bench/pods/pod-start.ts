@@ -21,7 +21,8 @@ import { setupHostNetwork, teardownHostNetwork } from '../../src/daemon/host-net
 import { silentLogger } from '../../src/core/logger.js';
 import type { Pod } from '../../src/api/types.js';
 import { applyYaml, PodWatch, readyCount } from './pod-watch.js';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
+import { removeStateDir } from '../../src/core/remove-state-dir.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -119,16 +120,6 @@ async function baselineRun(count: number, cidrByte: number): Promise<{ start: nu
     await teardownHostNetwork({ bridge: cfg.bridge });
     removeStateDir(stateDir);
   }
-}
-
-/** rm -rf of a state folder, refused while anything is mounted below it (the host rootfs is a bind of "/"). */
-function removeStateDir(dir: string): void {
-  const mounted = readFileSync('/proc/self/mountinfo', 'utf8')
-    .split('\n')
-    .map((l) => l.split(' ')[4] ?? '')
-    .filter((mp) => mp === dir || mp.startsWith(`${dir}/`));
-  if (mounted.length > 0) throw new Error(`not removing ${dir}: still mounted below it: ${mounted.join(', ')}`);
-  rmSync(dir, { recursive: true, force: true });
 }
 
 async function main(): Promise<void> {

@@ -7,12 +7,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import assert from 'node:assert/strict';
 import { after, before } from 'node:test';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import { run } from '../../../src/core/exec.js';
+import { mountsBelow, removeStateDir } from '../../../src/core/remove-state-dir.js';
 import { ApiClient } from '../../../src/cli/client.js';
 import type { KubeObject, Pod } from '../../../src/api/types.js';
 
@@ -161,7 +162,10 @@ export class MeshboxHarness {
     }
     const leaks = await leftovers(this);
     if (r.code !== 0) leaks.push(`meshbox down exited ${r.code}: ${r.stderr}`);
-    rmSync(this.stateDir, { recursive: true, force: true });
+    // A mount left below the state folder is a leak to report, never something to rm -rf through.
+    const mounted = mountsBelow(this.stateDir);
+    if (mounted.length > 0) leaks.push(`still mounted below the state folder (not removed): ${mounted.join(', ')}`);
+    else removeStateDir(this.stateDir);
     return leaks;
   }
 }
