@@ -305,7 +305,8 @@ export class PodReconciler {
           ? terminatedState(started)
           : { waiting: { reason: 'ContainerCreating' } };
     const id = started.state === 'absent' ? undefined : started.containerId;
-    return { status: this.#status(c, restartCount, state, lastState, started.state === 'running', id), retryInMs: started.state === 'exited' ? 0 : undefined };
+    // Exited already: look again at once for the restart (a requeue of 0 would mean "done").
+    return { status: this.#status(c, restartCount, state, lastState, started.state === 'running', id), retryInMs: started.state === 'exited' ? 1 : undefined };
   }
 
   #status(c: Container, restartCount: number, state: ContainerState, lastState: ContainerStatus['lastState'], running: boolean, containerId?: string): ContainerStatus {
