@@ -14,14 +14,19 @@ function ticksPerSecond(): number {
   return clkTck;
 }
 
-/** utime + stime of the process (all its threads) in microseconds. */
-export function cpuMicros(pid: number): number {
+/** User and kernel CPU time of the process (all its threads) in microseconds. */
+export function cpuSplitMicros(pid: number): { user: number; kernel: number } {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   // Fields after the command name (which may contain spaces) start after the last ')'.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const utime = Number(fields[11]);
-  const stime = Number(fields[12]);
-  return ((utime + stime) * 1e6) / ticksPerSecond();
+  const tick = 1e6 / ticksPerSecond();
+  return { user: Number(fields[11]) * tick, kernel: Number(fields[12]) * tick };
+}
+
+/** utime + stime of the process (all its threads) in microseconds. */
+export function cpuMicros(pid: number): number {
+  const s = cpuSplitMicros(pid);
+  return s.user + s.kernel;
 }
 
 /** Resident set size in bytes. */

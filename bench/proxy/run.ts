@@ -24,7 +24,7 @@ import { cpus, loadavg, release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { cpuMicros, rssBytes } from './proc-stats.js';
+import { cpuMicros, cpuSplitMicros, rssBytes } from './proc-stats.js';
 import { PROXY_ENV, PROXY_V8_FLAGS } from '../../src/proxy/node-flags.js';
 
 const require = createRequire(import.meta.url);
@@ -88,6 +88,8 @@ interface Cell {
   p90: number;
   p99: number;
   cpuUsPerReq: number | undefined;
+  /** the kernel's share of cpuUsPerReq (system time: socket syscalls, loopback TCP) */
+  kernelUsPerReq: number | undefined;
   rssMB: number | undefined;
   errors: number;
 }
@@ -398,8 +400,10 @@ function percentile(sorted: Float64Array, p: number): number {
 
 async function measure(t: Target, connections: number, bodyBytes: number): Promise<Cell> {
   const cpuBefore = t.pids.reduce((s, pid) => s + cpuMicros(pid), 0);
+  const kernelBefore = t.pids.reduce((s, pid) => s + cpuSplitMicros(pid).kernel, 0);
   const r = LOADGEN === 'wrk' ? await loadWithWrk(t.port, connections, bodyBytes, DURATION) : await load(t.port, connections, bodyBytes, DURATION);
   const cpuAfter = t.pids.reduce((s, pid) => s + cpuMicros(pid), 0);
+  const kernelAfter = t.pids.reduce((s, pid) => s + cpuSplitMicros(pid).kernel, 0);
   const requests = r.requests.total;
   const sorted = r.times.slice().sort();
   const pct = (p: 50 | 90 | 99): number => (sorted.length > 0 ? percentile(sorted, p) : r.latency[`p${p}`]);
@@ -412,6 +416,7 @@ async function measure(t: Target, connections: number, bodyBytes: number): Promi
     p90: pct(90),
     p99: pct(99),
     cpuUsPerReq: t.pids.length > 0 && requests > 0 ? (cpuAfter - cpuBefore) / requests : undefined,
+    kernelUsPerReq: t.pids.length > 0 && requests > 0 ? (kernelAfter - kernelBefore) / requests : undefined,
     rssMB: t.pids.length > 0 ? t.pids.reduce((s, pid) => s + rssBytes(pid), 0) / 2 ** 20 : undefined,
     errors: r.errors + r.timeouts + r.non2xx,
   };
@@ -506,11 +511,11 @@ async function main(): Promise<void> {
   lines.push(`${versionOf('haproxy', ['-v'])}; ${versionOf('nginx', ['-v'])}; ${LOADGEN === 'wrk' ? 'wrk -t1' : 'autocannon 9'}, keep-alive, ${DURATION}s per cell`);
   lines.push(`Pinning: load generator + upstream on core ${LOADGEN_CORE}, proxy on core ${PROXY_CORE}; meshbox with routing and Istio metrics on, access log off`);
   lines.push('');
-  lines.push('| target | conns | body | req/s | p50 ms | p90 ms | p99 ms | proxy CPU µs/req | proxy RSS MB | errors |');
-  lines.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+  lines.push('| target | conns | body | req/s | p50 ms | p90 ms | p99 ms | proxy CPU µs/req | of which kernel | proxy RSS MB | errors |');
+  lines.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const c of cells) {
     lines.push(
-      `| ${c.target} | ${c.connections} | ${c.bodyBytes === 4096 ? '4 KiB' : `${c.bodyBytes} B`} | ${c.rps.toFixed(0)} | ${fmt(c.p50, 3)} | ${fmt(c.p90, 3)} | ${fmt(c.p99, 3)} | ${fmt(c.cpuUsPerReq)} | ${fmt(c.rssMB)} | ${c.errors} |`,
+      `| ${c.target} | ${c.connections} | ${c.bodyBytes === 4096 ? '4 KiB' : `${c.bodyBytes} B`} | ${c.rps.toFixed(0)} | ${fmt(c.p50, 3)} | ${fmt(c.p90, 3)} | ${fmt(c.p99, 3)} | ${fmt(c.cpuUsPerReq)} | ${fmt(c.kernelUsPerReq)} | ${fmt(c.rssMB)} | ${c.errors} |`,
     );
   }
   const find = (target: string): Cell | undefined => cells.find((c) => c.target === target && c.connections === 50 && c.bodyBytes === 100);

@@ -17,30 +17,9 @@
 import type net from 'node:net';
 import { STATUS_CODES, type IncomingHttpHeaders } from 'node:http';
 import { Readable } from 'node:stream';
-import { createRequire } from 'node:module';
+import { createParser, HTTP_METHODS as METHODS, type LlhttpCallbacks, type LlhttpParser } from '../llhttp-binding.js';
 
-interface ParserBinding {
-  new (): Parser;
-  REQUEST: number;
-  kOnMessageBegin: number;
-  kOnHeaders: number;
-  kOnHeadersComplete: number;
-  kOnBody: number;
-  kOnMessageComplete: number;
-  kLenientNone: number;
-}
-interface Parser {
-  [k: number]: unknown;
-  initialize(type: number, resource: object, maxHeaderSize?: number, lenient?: number): void;
-  execute(data: Buffer): number | Error;
-  finish(): number | Error | undefined;
-  close(): void;
-  free(): void;
-  conn: H1ServerConnection;
-}
-
-const common = createRequire(import.meta.url)('_http_common') as { HTTPParser: ParserBinding; methods: string[] };
-const { HTTPParser, methods: METHODS } = common;
+type Parser = LlhttpParser<H1ServerConnection>;
 
 export interface H1ServerLimits {
   maxHeaderBytes: number;
@@ -390,6 +369,8 @@ function onSocketClose(this: net.Socket): void {
   (this as SocketWithConn)[kConn].closed();
 }
 
+const PARSER_CALLBACKS = { onMessageBegin, onHeaders, onHeadersComplete, onBody, onMessageComplete } as LlhttpCallbacks<H1ServerConnection>;
+
 const kConn = Symbol('meshbox.h1server.conn');
 type SocketWithConn = net.Socket & { [kConn]: H1ServerConnection };
 const PARSING_IDLE = 0;
@@ -420,15 +401,7 @@ class H1ServerConnection {
     this.server = server;
     this.socket = socket;
     this.idleSince = Date.now();
-    const parser = new HTTPParser();
-    parser.initialize(HTTPParser.REQUEST, {}, server.limits.maxHeaderBytes, HTTPParser.kLenientNone);
-    parser[HTTPParser.kOnMessageBegin] = onMessageBegin;
-    parser[HTTPParser.kOnHeaders] = onHeaders;
-    parser[HTTPParser.kOnHeadersComplete] = onHeadersComplete;
-    parser[HTTPParser.kOnBody] = onBody;
-    parser[HTTPParser.kOnMessageComplete] = onMessageComplete;
-    parser.conn = this;
-    this.parser = parser;
+    this.parser = createParser('request', this, PARSER_CALLBACKS, server.limits.maxHeaderBytes);
     (socket as SocketWithConn)[kConn] = this;
     socket.on('data', onSocketData);
     socket.on('end', onSocketEnd);

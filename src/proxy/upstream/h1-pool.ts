@@ -17,7 +17,7 @@
  * resume functions belong to the connection (one request at a time, pipelining 1).
  */
 import net from 'node:net';
-import { createRequire } from 'node:module';
+import { createParser, type LlhttpCallbacks, type LlhttpParser } from '../llhttp-binding.js';
 
 /** The dispatch handler (undici's legacy shape); raw headers are latin1 strings [k, v, k, v…]. */
 export interface H1Handler {
@@ -48,23 +48,7 @@ export interface H1PoolOptions {
   stats?: { cxActive: number; cxTotal: number };
 }
 
-interface ParserBinding {
-  new (): Parser;
-  RESPONSE: number;
-  kOnHeaders: number;
-  kOnHeadersComplete: number;
-  kOnBody: number;
-  kOnMessageComplete: number;
-}
-interface Parser {
-  [k: number]: unknown;
-  initialize(type: number, resource: object, maxHeaderSize?: number, lenient?: number): void;
-  execute(data: Buffer): number | Error;
-  finish(): number | Error | undefined;
-  conn: H1Connection;
-}
-
-const { HTTPParser } = createRequire(import.meta.url)('_http_common') as { HTTPParser: ParserBinding };
+type Parser = LlhttpParser<H1Connection>;
 
 /** An error with undici's codes, so the exchange classifies failures as before (connect vs reset). */
 export class UpstreamSocketError extends Error {
@@ -186,6 +170,13 @@ function onConnectTimeout(c: H1Connection): void {
   c.fail(new UpstreamSocketError(`connect timeout after ${c.pool.connectTimeoutMs}ms`, 'UND_ERR_CONNECT_TIMEOUT'));
 }
 
+const PARSER_CALLBACKS = {
+  onHeaders: onParserHeaders,
+  onHeadersComplete: onParserHeadersComplete,
+  onBody: onParserBody,
+  onMessageComplete: onParserMessageComplete,
+} as LlhttpCallbacks<H1Connection>;
+
 const kConn = Symbol('meshbox.h1conn');
 type SocketWithConn = net.Socket & { [kConn]: H1Connection };
 
@@ -223,14 +214,7 @@ class H1Connection {
   constructor(pool: H1Pool) {
     this.pool = pool;
     this.keepAliveMs = pool.keepAliveMs;
-    const parser = new HTTPParser();
-    parser.initialize(HTTPParser.RESPONSE, {});
-    parser[HTTPParser.kOnHeaders] = onParserHeaders;
-    parser[HTTPParser.kOnHeadersComplete] = onParserHeadersComplete;
-    parser[HTTPParser.kOnBody] = onParserBody;
-    parser[HTTPParser.kOnMessageComplete] = onParserMessageComplete;
-    parser.conn = this;
-    this.parser = parser;
+    this.parser = createParser('response', this, PARSER_CALLBACKS);
     this.abort = (reason?: unknown): void => this.#abort(reason);
     this.resume = (): void => {
       if (!this.isClosed) this.socket.resume();
