@@ -14,4 +14,4 @@ case "$which" in services|all) run node dist/bench/services/endpoint-latency.js 
 case "$which" in dns|all) run node dist/bench/dns/dns-qps.js ;; esac
 case "$which" in proxy|all) run node dist/bench/proxy/run.js --only meshbox,node-undici,http-proxy,haproxy --conns 50 --bodies 100 --duration 8 --warmup 3 --repeat 3 --soak 60 ;; esac
 case "$which" in controlplane|all) run node --expose-gc dist/bench/controlplane/convergence.js ;; esac
-case "$which" in mesh|all) run node dist/bench/mesh/sidecar-latency.js ;; esac
+case "$which" in mesh|all) run node dist/bench/mesh/sidecar-latency.js; run node dist/bench/mesh/sidecar-footprint.js --pods 5 ;; esac

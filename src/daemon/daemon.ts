@@ -46,7 +46,7 @@ import { setupHostNetwork } from './host-network.js';
 import { buildMachine, removeEverything, type Machine } from './machine.js';
 import { MachinePodIO } from './pod-io.js';
 import { injectSidecar, injectionWanted, isInjected, SIDECAR_NAME, type InjectionSettings } from '../controllers/injection/sidecar-injector.js';
-import { SIDECAR_ENV } from '../meshconfig/sidecar-process.js';
+import { SIDECAR_BUNDLE, SIDECAR_ENTRY, SIDECAR_ENV } from '../meshconfig/sidecar-process.js';
 import { processAlive } from '../core/process-alive.js';
 
 export const NODE_NAME = hostname();
@@ -176,7 +176,8 @@ export class Daemon {
     });
     const gc = new GarbageCollector({ store, informers, log });
     mkdirSync(paths.xdsDir, { recursive: true, mode: 0o755 });
-    const injection: InjectionSettings = { installRoot: INSTALL_ROOT, nodePath: process.execPath, xdsDir: paths.xdsDir, clusterDomain: config.clusterDomain };
+    const entry = existsSync(join(INSTALL_ROOT, SIDECAR_BUNDLE)) ? SIDECAR_BUNDLE : SIDECAR_ENTRY;
+    const injection: InjectionSettings = { installRoot: INSTALL_ROOT, nodePath: process.execPath, entry, xdsDir: paths.xdsDir, clusterDomain: config.clusterDomain };
     const admit = createAdmission({
       nodeName: NODE_NAME,
       admitService: (svc, old) => allocator.admitService(svc, old),

@@ -41,6 +41,8 @@ describe('injectSidecar', () => {
     assert.equal(migrate!.name, 'migrate');
     assert.equal(proxy!.restartPolicy, 'Always');
     assert.deepEqual(proxy!.command, ['/usr/bin/node', '--max-semi-space-size=1', '--v8-pool-size=0', '/opt/meshbox/dist/src/proxy/sidecar-entry.js']);
+    const bundled = injectSidecar(pod({}), { ...settings, entry: 'dist/sidecar.mjs' }).spec.initContainers![0]!;
+    assert.equal(bundled.command!.at(-1), '/opt/meshbox/dist/sidecar.mjs', 'the daemon picks the bundle when the build made one');
     assert.deepEqual(proxy!.securityContext, { runAsUser: 1337, runAsGroup: 1337 });
     const env = Object.fromEntries((proxy!.env ?? []).map((e) => [e.name, e.value ?? (e.valueFrom as { fieldRef: { fieldPath: string } }).fieldRef.fieldPath]));
     assert.equal(env.ISTIO_META_WORKLOAD_NAME, 'reviews-v1', 'the Deployment behind the ReplicaSet');

@@ -27,6 +27,8 @@ export interface InjectionSettings {
   installRoot: string;
   /** the node binary that runs the proxy */
   nodePath: string;
+  /** the sidecar's entry script relative to installRoot (default SIDECAR_ENTRY) */
+  entry?: string;
   /** the folder holding the control plane's xds.sock (mounted, not the socket: it survives daemon restarts) */
   xdsDir: string;
   clusterDomain: string;
@@ -129,7 +131,7 @@ export function injectSidecar(pod: Pod, s: InjectionSettings): Pod {
     name: SIDECAR_NAME,
     image: 'host',
     restartPolicy: 'Always',
-    command: [s.nodePath, ...PROXY_V8_FLAGS, `${INSTALL_MOUNT}/${SIDECAR_ENTRY}`],
+    command: [s.nodePath, ...PROXY_V8_FLAGS, `${INSTALL_MOUNT}/${s.entry ?? SIDECAR_ENTRY}`],
     env: [
       { name: SIDECAR_ENV.podName, valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
       { name: SIDECAR_ENV.podNamespace, valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
