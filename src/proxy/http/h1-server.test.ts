@@ -75,6 +75,7 @@ test('pipelined requests are answered in order, each with its own body', async (
     assert.deepEqual(order, ['/a', '/b', '/c']);
     assert.match(r.text, /POST \/a [^]*body=abc/);
     assert.match(r.text, /keep-alive: timeout=60/);
+    assert.match(r.text, /\r\ndate: \w{3}, \d{2} \w{3} \d{4} \d{2}:\d{2}:\d{2} GMT\r\n/, 'a Date where the handler gave none');
   });
 });
 
@@ -178,5 +179,17 @@ test('a client gone mid-response reports close to the response owner', async () 
     await exchange(port, 'GET / HTTP/1.1\r\nhost: x\r\n\r\n', undefined, 200);
     await new Promise((r) => setTimeout(r, 100));
     assert.ok(closed);
+  });
+});
+
+test("a handler's own Date is kept, not doubled", async () => {
+  const dated: Handler = (_req, res) => {
+    res.writeHead(200, ['Date', 'Tue, 01 Jan 2030 00:00:00 GMT', 'content-length', '0']);
+    res.end();
+  };
+  await withServer(dated, async (port) => {
+    const r = await exchange(port, 'GET / HTTP/1.1\r\nhost: x\r\n\r\n', /\r\n\r\n$/);
+    assert.equal(r.text.match(/^date:/gim)?.length, 1);
+    assert.match(r.text, /Date: Tue, 01 Jan 2030 00:00:00 GMT\r\n/);
   });
 });

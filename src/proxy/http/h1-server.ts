@@ -148,12 +148,14 @@ export class H1Response {
     if (this.headersSent) throw new Error('ERR_HTTP_HEADERS_SENT: the response head was already written');
     let head = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Unknown'}\r\n`;
     let contentLength = false;
+    let hasDate = false;
     if (Array.isArray(headers)) {
       for (let i = 0; i < headers.length; i += 2) {
         const k = headers[i] as string;
         const v = headers[i + 1] as string | string[];
         head += headerLines(k, v);
         if (k.length === 14 && k.toLowerCase() === 'content-length') contentLength = true;
+        else if (k.length === 4 && k.toLowerCase() === 'date') hasDate = true;
       }
     } else if (headers !== undefined) {
       for (const k in headers) {
@@ -161,8 +163,11 @@ export class H1Response {
         if (v === undefined) continue;
         head += headerLines(k, typeof v === 'number' ? String(v) : v);
         if (k.length === 14 && k.toLowerCase() === 'content-length') contentLength = true;
+        else if (k.length === 4 && k.toLowerCase() === 'date') hasDate = true;
       }
     }
+    // As node:http and Envoy: every response has a Date (RFC 9110 §6.6.1), the upstream's if it sent one.
+    if (!hasDate) head += `date: ${httpDate()}\r\n`;
     this.statusCode = status;
     this.#noBody = this.req.method === 'HEAD' || NO_BODY_STATUS(status);
     if (!this.#noBody && !contentLength) {
@@ -272,6 +277,19 @@ function headerLines(k: string, v: string | string[]): string {
   let s = '';
   for (let i = 0; i < v.length; i++) s += headerLines(k, v[i] as string);
   return s;
+}
+
+let dateSecond = 0;
+let dateText = '';
+/** The IMF-fixdate of now, formatted once a second. */
+function httpDate(): string {
+  const now = Date.now();
+  const second = Math.floor(now / 1000);
+  if (second !== dateSecond) {
+    dateSecond = second;
+    dateText = new Date(now).toUTCString();
+  }
+  return dateText;
 }
 
 /** One buffer for head + body (+ tail): one write, one syscall, for the common small response. */
