@@ -43,6 +43,8 @@ const pod = (name: string): string => `apiVersion: v1
 kind: Pod
 metadata: { name: ${name}, labels: { app: web } }
 spec:
+  # the server ignores SIGTERM (pid 1): without this each delete waits the default 30 s
+  terminationGracePeriodSeconds: 2
   containers:
     - name: web
       image: host
