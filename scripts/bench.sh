@@ -10,7 +10,7 @@ bash scripts/setup.sh --bench
 run() { echo "== $*"; "$@"; }
 case "$which" in pods|all) run node dist/bench/pods/pod-start.js --rounds 10 ;; esac
 case "$which" in workloads|all) run node dist/bench/workloads/deployment-start.js --rounds 3 ;; esac
-case "$which" in services|all) run node dist/bench/services/endpoint-latency.js ;; esac
+case "$which" in services|all) run node dist/bench/services/endpoint-latency.js; run node dist/bench/services/endpoint-e2e.js ;; esac
 case "$which" in dns|all) run node dist/bench/dns/dns-qps.js ;; esac
 case "$which" in proxy|all) run node dist/bench/proxy/run.js --only meshbox,node-undici,http-proxy,haproxy --conns 50 --bodies 100 --duration 8 --warmup 3 --repeat 3 --soak 60 ;; esac
 case "$which" in controlplane|all) run node --expose-gc dist/bench/controlplane/convergence.js ;; esac
