@@ -11,7 +11,7 @@
  *   readyCount(pods): number
  */
 import type { IncomingMessage } from 'node:http';
-import type { ApiClient, WatchLine } from '../../src/cli/client.js';
+import { onWatchLines, type ApiClient, type WatchLine } from '../../src/cli/client.js';
 import { loadOrFail } from '../../src/cli/manifests.js';
 import { APPLY_PATH } from '../../src/daemon/api-types.js';
 import type { Pod } from '../../src/api/types.js';
@@ -44,16 +44,7 @@ export class PodWatch {
 
   private constructor(res: IncomingMessage) {
     this.#res = res;
-    let buf = '';
-    res.on('data', (chunk: Buffer) => {
-      buf += chunk.toString('utf8');
-      let nl: number;
-      while ((nl = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, nl);
-        buf = buf.slice(nl + 1);
-        if (line.trim()) this.#event(JSON.parse(line) as WatchLine);
-      }
-    });
+    onWatchLines(res, (line) => this.#event(line));
     res.on('close', () => this.#fail(new Error('the watch stream ended')));
     res.on('error', (err) => this.#fail(err));
   }

@@ -22,7 +22,7 @@
  */
 import http, { type IncomingMessage } from 'node:http';
 import { loadavg } from 'node:os';
-import type { ApiClient, WatchLine } from '../../src/cli/client.js';
+import { onWatchLines, type ApiClient, type WatchLine } from '../../src/cli/client.js';
 import type { KubeObject, Pod } from '../../src/api/types.js';
 import { MeshboxHarness } from '../../test/integration/helpers/meshbox-harness.js';
 import { applyYaml } from '../pods/pod-watch.js';
@@ -68,16 +68,7 @@ class Watched<T extends KubeObject> {
   static async open<T extends KubeObject>(client: ApiClient, path: string): Promise<Watched<T>> {
     const w = new Watched<T>();
     w.#res = await client.stream(`${path}?watch=true`);
-    let buf = '';
-    w.#res.on('data', (chunk: Buffer) => {
-      buf += chunk.toString('utf8');
-      let nl: number;
-      while ((nl = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, nl);
-        buf = buf.slice(nl + 1);
-        if (line.trim()) w.#event(JSON.parse(line) as WatchLine);
-      }
-    });
+    onWatchLines(w.#res, (line) => w.#event(line));
     return w;
   }
 

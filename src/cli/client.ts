@@ -191,3 +191,17 @@ function safeJson(text: string): unknown {
     return undefined;
   }
 }
+
+/** Calls `fn` with each watch event of a stream from `ApiClient.stream(path + '?watch=true')`. */
+export function onWatchLines(res: NodeJS.ReadableStream, fn: (line: WatchLine) => void): void {
+  let buf = '';
+  res.on('data', (chunk: Buffer) => {
+    buf += chunk.toString('utf8');
+    let nl: number;
+    while ((nl = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, nl);
+      buf = buf.slice(nl + 1);
+      if (line.trim()) fn(JSON.parse(line) as WatchLine);
+    }
+  });
+}
