@@ -30,7 +30,7 @@ interface ParserBinding {
 
 const common = createRequire(import.meta.url)('_http_common') as { HTTPParser: ParserBinding; methods: string[] };
 
-export const HTTPParser: ParserBinding = common.HTTPParser;
+const HTTPParser: ParserBinding = common.HTTPParser;
 /** llhttp's method numbers, as the headers-complete callback reports them */
 export const HTTP_METHODS: readonly string[] = common.methods;
 

@@ -29,16 +29,16 @@ import type { RequestSeries } from '../telemetry/istio-metrics.js';
 import { newRequestId, propagateTrace } from '../telemetry/trace-context.js';
 import type { ClusterStack, Upstream } from '../upstream/cluster-stack.js';
 import type { H1Handler } from '../upstream/h1-pool.js';
-import { H1Request, type H1Response } from './h1-server.js';
+import type { H1Request, H1Response } from './h1-server.js';
 import { PEER_HEADER, type ListenerContext, type Target } from './listener-context.js';
 
 export type DownstreamRequest = H1Request | Http2ServerRequest;
 export type DownstreamResponse = H1Response | Http2ServerResponse;
 
 /** The request body to forward: H1Request keeps it apart; an HTTP/2 request is itself the stream. */
-function bodyOf(req: DownstreamRequest): NodeJS.ReadableStream | null {
-  if (req instanceof H1Request) return req.body;
-  return req as unknown as NodeJS.ReadableStream;
+function bodyOf(ex: Exchange): NodeJS.ReadableStream | null {
+  if (!ex.hasBody) return null;
+  return ex.isH2Downstream ? (ex.req as unknown as NodeJS.ReadableStream) : (ex.req as H1Request).body;
 }
 type HeaderObject = Record<string, string | string[] | undefined>;
 
@@ -92,12 +92,8 @@ export class Exchange {
     const h = req.headers;
     const ct = h['content-type'];
     this.isGrpc = typeof ct === 'string' && ct.startsWith('application/grpc');
-    if (this.isH2Downstream) {
-      this.hasBody = !(req as Http2ServerRequest).stream.endAfterHeaders;
-    } else {
-      const cl = h['content-length'];
-      this.hasBody = (cl !== undefined && cl !== '0') || h['transfer-encoding'] !== undefined;
-    }
+    // H1Server decided from the framing headers whether there is a body stream.
+    this.hasBody = this.isH2Downstream ? !(req as Http2ServerRequest).stream.endAfterHeaders : (req as H1Request).body !== null;
     const rid = h['x-request-id'];
     this.requestId = typeof rid === 'string' && rid !== '' ? rid : newRequestId();
     this.authority = (this.isH2Downstream ? (h[':authority'] as string | undefined) : undefined) ?? (h.host as string | undefined) ?? '';
@@ -231,7 +227,7 @@ export class Exchange {
     const perTry = (this.route as CompiledRoute<Target>).retry.perTryTimeoutMs;
     if (perTry !== undefined) attempt.timer = setTimeout(perTryTimeoutFired, perTry, attempt);
     if (up.pool !== undefined) {
-      up.pool.request(attempt, this.req.method as string, this.upstreamPath, this.upstreamHeaders as HeaderObject, this.hasBody ? bodyOf(this.req) : null);
+      up.pool.request(attempt, this.req.method as string, this.upstreamPath, this.upstreamHeaders as HeaderObject, bodyOf(this));
     } else {
       startH2Attempt(this, attempt, up);
     }
@@ -669,7 +665,7 @@ function startH2Attempt(ex: Exchange, a: Attempt, up: Upstream): void {
     return;
   }
   a.h2stream = stream;
-  const body = ex.hasBody ? bodyOf(ex.req) : null;
+  const body = bodyOf(ex);
   if (body !== null) body.pipe(stream);
   let trailers: IncomingHttpHeaders | undefined;
   stream.on('response', (headers) => {

@@ -43,22 +43,18 @@ export class H1Request {
   readonly method: string;
   readonly url: string;
   readonly headers: IncomingHttpHeaders;
-  readonly rawHeaders: string[];
   readonly httpVersionMajor = 1;
   readonly httpVersionMinor: number;
   readonly socket: net.Socket;
-  readonly upgrade: boolean;
   /** the request body as a stream; null when the request has none */
   body: RequestBody | null = null;
   complete = false;
 
-  constructor(socket: net.Socket, method: string, url: string, minor: number, raw: string[], upgrade: boolean) {
+  constructor(socket: net.Socket, method: string, url: string, minor: number, raw: string[]) {
     this.socket = socket;
     this.method = method;
     this.url = url;
     this.httpVersionMinor = minor;
-    this.rawHeaders = raw;
-    this.upgrade = upgrade;
     this.headers = foldHeaders(raw);
   }
 
@@ -70,8 +66,6 @@ export class H1Request {
 /** A request body: a plain Readable fed by the parser; reading resumes the socket. */
 export class RequestBody extends Readable {
   readonly #conn: H1ServerConnection;
-  /** why the client never finished the body, once it is known */
-  abortReason = '';
   constructor(conn: H1ServerConnection) {
     super();
     this.#conn = conn;
@@ -147,30 +141,27 @@ export class H1Response {
   writeHead(status: number, headers?: Record<string, string | number | string[] | undefined> | (string | string[])[]): this {
     if (this.headersSent) throw new Error('ERR_HTTP_HEADERS_SENT: the response head was already written');
     let head = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Unknown'}\r\n`;
-    let contentLength = false;
-    let hasDate = false;
+    let seen = 0;
     if (Array.isArray(headers)) {
       for (let i = 0; i < headers.length; i += 2) {
         const k = headers[i] as string;
         const v = headers[i + 1] as string | string[];
         head += headerLines(k, v);
-        if (k.length === 14 && k.toLowerCase() === 'content-length') contentLength = true;
-        else if (k.length === 4 && k.toLowerCase() === 'date') hasDate = true;
+        seen |= framingHeader(k);
       }
     } else if (headers !== undefined) {
       for (const k in headers) {
         const v = headers[k];
         if (v === undefined) continue;
         head += headerLines(k, typeof v === 'number' ? String(v) : v);
-        if (k.length === 14 && k.toLowerCase() === 'content-length') contentLength = true;
-        else if (k.length === 4 && k.toLowerCase() === 'date') hasDate = true;
+        seen |= framingHeader(k);
       }
     }
     // As node:http and Envoy: every response has a Date (RFC 9110 §6.6.1), the upstream's if it sent one.
-    if (!hasDate) head += `date: ${httpDate()}\r\n`;
+    if ((seen & DATE) === 0) head += `date: ${httpDate()}\r\n`;
     this.statusCode = status;
     this.#noBody = this.req.method === 'HEAD' || NO_BODY_STATUS(status);
-    if (!this.#noBody && !contentLength) {
+    if (!this.#noBody && (seen & CONTENT_LENGTH) === 0) {
       if (this.req.httpVersionMinor === 1) {
         this.#chunked = true;
         head += 'transfer-encoding: chunked\r\n';
@@ -220,7 +211,7 @@ export class H1Response {
       this.started = true;
       const b = chunk === undefined ? undefined : typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
       if (this.#noBody || b === undefined || b.length === 0) {
-        if (this.#chunked && !this.#noBody) socket.write(`${this.#head}0\r\n\r\n`, 'latin1');
+        if (this.#chunked) socket.write(`${this.#head}0\r\n\r\n`, 'latin1');
         else this.#flushHead();
       } else if (b.length > JOIN_LIMIT) {
         socket.cork();
@@ -262,10 +253,18 @@ export class H1Response {
  * Ends a body the client will not finish. Like IncomingMessage it emits 'aborted' (the upstream
  * pool listens for it) rather than 'error', which would throw in a process nobody listens in.
  */
-function abortBody(body: RequestBody, why: string): void {
-  body.abortReason = why;
+function abortBody(body: RequestBody): void {
   body.emit('aborted');
   body.destroy();
+}
+
+const CONTENT_LENGTH = 1;
+const DATE = 2;
+/** Which of the headers writeHead must know about `k` is (case-insensitively); 0 for any other. */
+function framingHeader(k: string): number {
+  if (k.length === 14 && k.toLowerCase() === 'content-length') return CONTENT_LENGTH;
+  if (k.length === 4 && k.toLowerCase() === 'date') return DATE;
+  return 0;
 }
 
 function headerLines(k: string, v: string | string[]): string {
@@ -323,7 +322,6 @@ function onMessageBegin(this: Parser): void {
   const c = this.conn;
   c.parsing = PARSING_HEADERS;
   c.messageStart = Date.now();
-  c.headerPairs = 0;
 }
 
 function onHeaders(this: Parser, headers: string[], url: string): void {
@@ -401,7 +399,6 @@ class H1ServerConnection {
   readonly parser: Parser;
   parsing = PARSING_IDLE;
   messageStart = 0;
-  headerPairs = 0;
   rawHeaders: string[] | undefined = undefined;
   url = '';
   /** the request whose bytes are being parsed */
@@ -452,9 +449,9 @@ class H1ServerConnection {
       return 1;
     }
     this.parsing = PARSING_BODY;
-    const req = new H1Request(this.socket, method, url, minor, raw, upgrade);
+    const req = new H1Request(this.socket, method, url, minor, raw);
     this.parsingRequest = req;
-    if (req.upgrade) {
+    if (upgrade) {
       this.upgradeRequest = req;
       return 2; // no body: the rest of the bytes belong to the tunnel
     }
@@ -550,7 +547,7 @@ class H1ServerConnection {
       return;
     }
     for (const res of this.#responses.splice(0)) res.socketClosed();
-    if (req?.body != null) abortBody(req.body, `request body unreadable: ${err.message}`);
+    if (req?.body != null) abortBody(req.body);
     this.#detach();
     this.server.handlers.clientError(err, this.socket);
   }
@@ -582,7 +579,7 @@ class H1ServerConnection {
     this.#closing = true;
     if (this.parsing === PARSING_BODY) {
       const req = this.parsingRequest;
-      if (req?.body != null) abortBody(req.body, 'client closed the connection mid-body');
+      if (req?.body != null) abortBody(req.body);
     }
     if (this.#responses.length === 0) this.socket.end();
   }
@@ -590,14 +587,9 @@ class H1ServerConnection {
   closed(): void {
     const req = this.parsingRequest;
     this.parsingRequest = undefined;
-    if (req?.body != null && !req.complete) abortBody(req.body, 'client closed the connection mid-body');
-    const pending = this.#responses.splice(0);
-    for (const res of pending) res.socketClosed();
-    if (!this.#detached) {
-      this.#detached = true;
-      this.server.forget(this);
-      this.parser.close();
-    }
+    if (req?.body != null && !req.complete) abortBody(req.body);
+    for (const res of this.#responses.splice(0)) res.socketClosed();
+    this.#detach();
   }
 
   closeIfIdle(): void {
