@@ -2,13 +2,13 @@
  * rm -rf of a state folder, refused while anything is mounted below it: a daemon's host rootfs is
  * a bind of "/", and removing through a leftover mount would delete the machine's own files.
  */
-import { readFileSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
+import { readMounts } from './mountinfo.js';
 
-/** Mount points at or below `dir` (from /proc/self/mountinfo; the paths meshbox makes have no spaces). */
+/** Mount points at or below `dir`. */
 export function mountsBelow(dir: string): string[] {
-  return readFileSync('/proc/self/mountinfo', 'utf8')
-    .split('\n')
-    .map((l) => l.split(' ')[4] ?? '')
+  return readMounts()
+    .map((m) => m.mountPoint)
     .filter((mp) => mp === dir || mp.startsWith(`${dir}/`));
 }
 

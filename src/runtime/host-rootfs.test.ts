@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copiesOfOtherBinds, type MountEntry } from './host-rootfs.js';
+import { copiesOfOtherBinds } from './host-rootfs.js';
+import type { MountEntry } from '../core/mountinfo.js';
 
 const m = (id: string, mountPoint: string, devMajorMinor = '254:0', root = '/'): MountEntry => ({ id, parent: '1', devMajorMinor, root, mountPoint });
 

@@ -13,34 +13,12 @@
  * binds of "/" (another meshbox daemon's host rootfs) are detached from ours, or every daemon
  * would copy every earlier one and the mount table would grow exponentially.
  */
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { run } from '../core/exec.js';
 import { describeError } from '../core/errors.js';
 import { HostRootfsFailed } from './errors.js';
-
-export interface MountEntry {
-  id: string;
-  parent: string;
-  devMajorMinor: string;
-  root: string;
-  mountPoint: string;
-}
-
-/** mountinfo escapes spaces and such as octal (\040) */
-function unescape(s: string): string {
-  return s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
-}
-
-function readMounts(): MountEntry[] {
-  const out: MountEntry[] = [];
-  for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
-    const f = line.split(' ');
-    if (f.length < 5) continue;
-    out.push({ id: f[0]!, parent: f[1]!, devMajorMinor: f[2]!, root: unescape(f[3]!), mountPoint: unescape(f[4]!) });
-  }
-  return out;
-}
+import { readMounts, type MountEntry } from '../core/mountinfo.js';
 
 export function isMountPoint(path: string): boolean {
   const abs = resolve(path);
