@@ -30,11 +30,7 @@ import { InformerFactory } from '../../src/reconcile/informer.js';
 import { ControlPlane } from '../../src/controlplane/server.js';
 import { newDaemonSecret } from '../../src/controlplane/push/credentials.js';
 import { LineDecoder } from '../../src/meshconfig/xds/codec.js';
-
-function arg(name: string, def: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] ? Number(process.argv[i + 1]) : def;
-}
+import { arg } from '../numbers.js';
 
 const ENVELOPE = /^\{"t":"(\w+)","nonce":"([^"]+)","type":"(\w+)","version":"([^"]*)","batch":"[^"]+","last":(true|false)/;
 

@@ -15,20 +15,11 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { MeshboxHarness, sleep } from '../../test/integration/helpers/meshbox-harness.js';
 import { PROXY_ENV, PROXY_V8_FLAGS } from '../../src/meshconfig/sidecar-process.js';
-
-function arg(name: string, def: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] ? Number(process.argv[i + 1]) : def;
-}
+import { arg, median } from '../numbers.js';
+import { rssBytes } from '../proxy/proc-stats.js';
 
 function rssMB(pid: number | string): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) / 1024 : NaN;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)] ?? NaN;
+  return rssBytes(Number(pid)) / 2 ** 20;
 }
 
 /** The proxy process of one pod: its command names the sidecar entry, its environment the pod. */

@@ -22,11 +22,7 @@ import { stringify } from 'yaml';
 import { MeshboxHarness, sleep } from '../../test/integration/helpers/meshbox-harness.js';
 import { BACKEND_SERVER, docs } from '../../test/integration/helpers/mesh-fixtures.js';
 import type { Pod } from '../../src/api/types.js';
-
-function arg(name: string, def: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] ? Number(process.argv[i + 1]) : def;
-}
+import { arg } from '../numbers.js';
 
 const RATE = arg('rate', 1000);
 const SECONDS = arg('seconds', 5);

@@ -25,13 +25,10 @@ import { mkdtempSync } from 'node:fs';
 import { removeStateDir } from '../../src/core/remove-state-dir.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { arg, median } from '../numbers.js';
 
-const rounds = Number(process.argv[process.argv.indexOf('--rounds') + 1]) || 10;
+const rounds = arg('rounds', 10);
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-}
 function p90(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.ceil(s.length * 0.9) - 1)]!;

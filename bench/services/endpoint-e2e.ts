@@ -26,11 +26,7 @@ import { onWatchLines, type ApiClient, type WatchLine } from '../../src/cli/clie
 import type { KubeObject, Pod } from '../../src/api/types.js';
 import { MeshboxHarness } from '../../test/integration/helpers/meshbox-harness.js';
 import { applyYaml } from '../pods/pod-watch.js';
-
-function arg(name: string, def: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] ? Number(process.argv[i + 1]) : def;
-}
+import { arg } from '../numbers.js';
 
 const ITERATIONS = arg('iterations', 10);
 const LOOP_MS = 5_000;

@@ -21,11 +21,7 @@ import { randomHex } from '../../src/core/ids.js';
 import { SqliteStore } from '../../src/store/sqlite-store.js';
 import { ServiceProxy, type SyncInfo } from '../../src/controllers/services/service-proxy.js';
 import { ServiceChains } from '../../src/netfilter/service-chains.js';
-
-function arg(name: string, def: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] ? Number(process.argv[i + 1]) : def;
-}
+import { arg } from '../numbers.js';
 
 const ITERATIONS = arg('iterations', 30);
 const SERVICES = arg('services', 50);

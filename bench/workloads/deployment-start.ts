@@ -10,24 +10,16 @@ import { performance } from 'node:perf_hooks';
 import { cpus, loadavg } from 'node:os';
 import { MeshboxHarness } from '../../test/integration/helpers/meshbox-harness.js';
 import { applyYaml, PodWatch, readyCount } from '../pods/pod-watch.js';
+import { arg, median } from '../numbers.js';
 
-const arg = (name: string, dflt: number): number => {
-  const i = process.argv.indexOf(name);
-  return i > 0 ? Number(process.argv[i + 1]) : dflt;
-};
-const rounds = arg('--rounds', 3);
-const replicas = arg('--replicas', 20);
+const rounds = arg('rounds', 3);
+const replicas = arg('replicas', 20);
 
 /** The pod spec of every pod here, indented by `indent`. */
 const podSpec = (indent: string): string =>
   ['terminationGracePeriodSeconds: 2', 'containers:', '  - name: main', '    image: host', `    command: ["sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"]`]
     .map((l) => `${indent}${l}\n`)
     .join('');
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-}
 
 /** Applies `yaml`; returns the ms until `replicas` pods labelled bench=label are Ready, then removes them with `cleanup`. */
 async function timeToReady(h: MeshboxHarness, label: string, yaml: string, cleanup: () => Promise<unknown>): Promise<number> {
